@@ -1,0 +1,60 @@
+"""Domain errors: raised by services, mapped to HTTP once in `api.errors`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CatganError(Exception):
+    """Base of every error a user can act on; `code` is machine-readable."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+
+class NotFound(CatganError):
+    """The thing asked for does not exist (or is not the caller's)."""
+
+    code = "not_found"
+
+
+class InvalidInput(CatganError):
+    """The request is well-formed but its values are wrong; `fields` says which."""
+
+    code = "validation_error"
+
+
+class Conflict(CatganError):
+    """The request contradicts the current state (e.g. cancelling a finished job)."""
+
+    code = "conflict"
+
+
+class IllegalTransition(Conflict):
+    """A job state change the state machine does not allow."""
+
+    code = "illegal_transition"
+
+
+class UnsupportedMediaType(CatganError):
+    """The upload is not a kind of file we read."""
+
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(CatganError):
+    """The upload or archive is over a configured limit."""
+
+    code = "payload_too_large"
+
+
+class ServiceUnavailable(CatganError):
+    """A backing service (broker, database) cannot be reached right now."""
+
+    code = "service_unavailable"

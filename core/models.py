@@ -1,0 +1,124 @@
+"""The ORM: datasets, jobs, checkpoints, model versions and artifacts (SQLAlchemy 2.0 typed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from core.states import JobStatus
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the models use."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Dataset(Base):
+    """A folder of images a train job reads: uploaded (under the dataset dir) or server-side."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))  # "upload" | "local"
+    path: Mapped[str] = mapped_column(Text)  # absolute for "local", relative to the dataset dir for "upload"
+    image_count: Mapped[int] = mapped_column(Integer)
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """A train or generate job; the database row is the source of truth for its parameters."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_type", "status", "type"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
+    model: Mapped[str] = mapped_column(String(32))
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
+    source_model_version_id: Mapped[int | None] = mapped_column(
+        # jobs and model_versions point at each other; use_alter breaks the cycle at CREATE time
+        ForeignKey("model_versions.id", use_alter=True, name="fk_jobs_source_model_version_id")
+    )
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    dataset: Mapped[Dataset | None] = relationship()
+    source_model_version: Mapped[ModelVersion | None] = relationship(foreign_keys=[source_model_version_id])
+    artifacts: Mapped[list[Artifact]] = relationship(back_populates="job", order_by="Artifact.id")
+    checkpoints: Mapped[list[Checkpoint]] = relationship(back_populates="job", order_by="Checkpoint.id")
+    model_versions: Mapped[list[ModelVersion]] = relationship(
+        back_populates="job", foreign_keys="ModelVersion.job_id", order_by="ModelVersion.id"
+    )
+
+
+class Checkpoint(Base):
+    """A saved training state (weights, optimizers, counters) a run can resume from."""
+
+    __tablename__ = "checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    epoch: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)  # checkpoint prefix, relative to the checkpoint dir
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    job: Mapped[Job] = relationship(back_populates="checkpoints")
+
+
+class ModelVersion(Base):
+    """An exported generator (SavedModel) in the model repository: `<name>/<version>/`."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_model_versions_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)  # relative to the model repository
+    image_size: Mapped[int] = mapped_column(Integer)
+    z_dim: Mapped[int] = mapped_column(Integer)
+    info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    job: Mapped[Job | None] = relationship(back_populates="model_versions", foreign_keys=[job_id])
+
+
+class Artifact(Base):
+    """A file a job produced (sample grid, image archive...), stored under the artifact dir."""
+
+    __tablename__ = "artifacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(Text)  # relative to the artifact dir
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(100))
+    info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    job: Mapped[Job] = relationship(back_populates="artifacts")

@@ -1,0 +1,105 @@
+"""Train and generate job parameters: validation and documented defaults, per model.
+
+The API resolves a request's params against these schemas and stores the full result
+(defaults filled in, a random seed drawn when none was given) in the job row, so the worker
+and anyone reading the job later see exactly what ran.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from core.errors import InvalidInput
+
+POSITIVE = validate.Range(min=1)
+
+
+def _random_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+class StrictInt(fields.Integer):
+    """An integer that refuses floats and strings instead of coercing them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+
+class StrictFloat(fields.Float):
+    """A number that refuses strings and booleans instead of coercing them."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, (str, bool)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBool(fields.Boolean):
+    """Only JSON true/false."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(truthy={True}, falsy={False}, **kwargs)
+
+
+class DCGANParams(Schema):
+    """CatDCGAN recipe defaults (at 64 px, the size of the bundled cat faces)."""
+
+    image_size = StrictInt(load_default=64, validate=validate.OneOf([32, 64, 128]))
+    epochs = StrictInt(load_default=10, validate=validate.Range(min=1, max=100_000))
+    max_steps = StrictInt(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100_000_000))
+    batch_size = StrictInt(load_default=64, validate=validate.Range(min=1, max=4096))
+    z_dim = StrictInt(load_default=100, validate=validate.Range(min=1, max=4096))
+    g_filters = StrictInt(load_default=1024, validate=validate.Range(min=8, max=4096))
+    d_filters = StrictInt(load_default=64, validate=validate.Range(min=4, max=1024))
+    kernel_size = StrictInt(load_default=5, validate=validate.Range(min=3, max=7))
+    lr_d = StrictFloat(load_default=5e-5, validate=validate.Range(min=0, max=1, min_inclusive=False))
+    lr_g = StrictFloat(load_default=2e-4, validate=validate.Range(min=0, max=1, min_inclusive=False))
+    beta1 = StrictFloat(load_default=0.5, validate=validate.Range(min=0, max=1, max_inclusive=False))
+    label_smoothing = StrictFloat(load_default=0.9, validate=validate.Range(min=0, max=1, min_inclusive=False))
+    diffaugment = StrictBool(load_default=False)
+    ema_decay = StrictFloat(
+        load_default=None, allow_none=True, validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False)
+    )
+    checkpoint_every_epochs = StrictInt(load_default=1, validate=POSITIVE)
+    sample_every_steps = StrictInt(load_default=100, validate=POSITIVE)
+    seed = StrictInt(load_default=_random_seed, validate=validate.Range(min=0, max=2**31 - 1))
+
+
+TRAIN_PARAMS: dict[str, type[Schema]] = {"dcgan": DCGANParams}
+
+
+def train_models() -> list[str]:
+    """The model names a train job may ask for."""
+    return sorted(TRAIN_PARAMS)
+
+
+def resolve_train_params(model: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate `params` for `model` and fill in defaults.
+
+    Raises:
+        InvalidInput: unknown model, unknown fields, wrong types or out-of-range values.
+    """
+    if model not in TRAIN_PARAMS:
+        raise InvalidInput(
+            f"unknown model {model!r}; choose one of {', '.join(train_models())}",
+            code="unknown_model",
+            fields={"model": [f"Must be one of: {', '.join(train_models())}."]},
+        )
+    if params is not None and not isinstance(params, dict):
+        raise InvalidInput("params must be an object", fields={"params": ["Not a valid mapping type."]})
+    try:
+        return TRAIN_PARAMS[model]().load(params or {})
+    except ValidationError as exc:
+        raise InvalidInput(_describe(exc.messages, "params"), fields={"params": exc.messages}) from exc
+
+
+def _describe(messages: Any, prefix: str) -> str:
+    """One readable line from marshmallow's nested messages."""
+    if isinstance(messages, dict):
+        return "; ".join(_describe(v, f"{prefix}.{k}") for k, v in messages.items())
+    if isinstance(messages, list):
+        return f"{prefix}: {' '.join(str(m) for m in messages)}"
+    return f"{prefix}: {messages}"

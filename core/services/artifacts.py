@@ -1,0 +1,67 @@
+"""Artifact service: files a job produced, written atomically and recorded with their hash."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.errors import NotFound
+from core.models import Artifact, Checkpoint
+from core.settings import Settings
+from core.storage import resolve_inside, sha256_file, write_atomic
+
+
+def job_artifact_dir(settings: Settings, job_id: int) -> Path:
+    """Where a job's artifacts live."""
+    assert settings.artifact_dir is not None
+    return settings.artifact_dir / f"job-{job_id}"
+
+
+def add_artifact_bytes(*, session: Session, settings: Settings, job_id: int, kind: str, name: str,
+                       data: bytes, content_type: str, info: dict[str, Any] | None = None) -> Artifact:
+    """Write `data` as an artifact of the job and record it."""
+    path = job_artifact_dir(settings, job_id) / name
+    write_atomic(path, data)
+    return add_artifact_file(session=session, settings=settings, job_id=job_id, kind=kind, path=path,
+                             content_type=content_type, info=info)
+
+
+def add_artifact_file(*, session: Session, settings: Settings, job_id: int, kind: str, path: Path,
+                      content_type: str, info: dict[str, Any] | None = None) -> Artifact:
+    """Record a file already complete in the job's artifact dir."""
+    assert settings.artifact_dir is not None
+    artifact = Artifact(job_id=job_id, kind=kind, name=path.name,
+                        path=os.path.relpath(path, settings.artifact_dir), size=path.stat().st_size,
+                        sha256=sha256_file(path), content_type=content_type, info=info or {})
+    session.add(artifact)
+    session.flush()
+    return artifact
+
+
+def get_artifact(*, session: Session, artifact_id: int) -> Artifact:
+    """The artifact, or NotFound."""
+    artifact = session.get(Artifact, artifact_id)
+    if artifact is None:
+        raise NotFound(f"artifact {artifact_id} does not exist")
+    return artifact
+
+
+def artifact_file(artifact: Artifact, settings: Settings) -> Path:
+    """The artifact's file on disk; NotFound if it has gone missing."""
+    assert settings.artifact_dir is not None
+    path = resolve_inside(settings.artifact_dir, artifact.path)
+    if not path.is_file():
+        raise NotFound(f"the file of artifact {artifact.id} is missing from storage")
+    return path
+
+
+def add_checkpoint(*, session: Session, job_id: int, step: int, epoch: int, path: str,
+                   metrics: dict[str, Any]) -> Checkpoint:
+    """Record a saved training checkpoint."""
+    checkpoint = Checkpoint(job_id=job_id, step=step, epoch=epoch, path=path, metrics=metrics)
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint

@@ -1,0 +1,145 @@
+"""Job service: create, list, claim, report on, cancel and finish jobs.
+
+Status changes that race (a cancel against a worker's claim) are conditional UPDATEs on the
+current status, so exactly one side wins and the loser sees the new state.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.errors import Conflict, InvalidInput, NotFound
+from core.models import Job, utcnow
+from core.params import resolve_train_params
+from core.services.datasets import get_dataset
+from core.services.models import get_model_version
+from core.states import JobStatus, JobType, check_transition, is_terminal
+
+
+def create_train_job(*, session: Session, model: str, dataset_id: int, params: dict[str, Any] | None,
+                     model_name: str | None = None) -> Job:
+    """A queued train job with its params validated and completed."""
+    resolved = resolve_train_params(model, params)
+    dataset = get_dataset(session=session, dataset_id=dataset_id)
+    if dataset.image_count < resolved["batch_size"]:
+        raise InvalidInput(
+            f"dataset {dataset.id} has {dataset.image_count} images, fewer than batch_size {resolved['batch_size']}; "
+            "lower params.batch_size or add images",
+            fields={"params": {"batch_size": ["Larger than the dataset."]}},
+        )
+    resolved["model_name"] = model_name or f"{model}-{dataset.name}"
+    job = Job(type=JobType.TRAIN, model=model, dataset_id=dataset.id, params=resolved)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def create_generate_job(*, session: Session, model_version_id: int, count: int, seed: int) -> Job:
+    """A queued generate job drawing `count` images from a model version."""
+    version = get_model_version(session=session, model_version_id=model_version_id)
+    job = Job(type=JobType.GENERATE, model=version.model, source_model_version_id=version.id,
+              params={"count": count, "seed": seed, "format": "png"})
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(*, session: Session, job_id: int) -> Job:
+    """The job, or NotFound."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist")
+    return job
+
+
+def encode_cursor(job_id: int) -> str:
+    return base64.urlsafe_b64encode(str(job_id).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("cursor is not one this API gave out", code="invalid_cursor",
+                           fields={"cursor": ["Invalid cursor."]}) from exc
+
+
+def list_jobs(*, session: Session, status: str | None = None, type: str | None = None,
+              cursor: str | None = None, limit: int = 50) -> tuple[list[Job], str | None]:
+    """A page of jobs, newest first, and the cursor of the next page (None at the end)."""
+    query = select(Job).order_by(Job.id.desc()).limit(limit + 1)
+    if status:
+        query = query.where(Job.status == status)
+    if type:
+        query = query.where(Job.type == type)
+    if cursor:
+        query = query.where(Job.id < decode_cursor(cursor))
+    jobs = list(session.scalars(query))
+    next_cursor = encode_cursor(jobs[limit - 1].id) if len(jobs) > limit else None
+    return jobs[:limit], next_cursor
+
+
+def _set_status(session: Session, job_id: int, expected: JobStatus, target: JobStatus, **values: Any) -> bool:
+    """Move a job from `expected` to `target` if it is still `expected`; tell whether it moved."""
+    check_transition(expected, target)
+    result = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == expected.value).values(status=target.value, **values)
+    )
+    session.flush()
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def request_cancel(*, session: Session, job_id: int) -> Job:
+    """Cancel a queued job now, or ask a running one to stop at its next step.
+
+    Raises:
+        Conflict: the job has already finished.
+    """
+    job = get_job(session=session, job_id=job_id)
+    if _set_status(session, job_id, JobStatus.QUEUED, JobStatus.CANCELLED, finished_at=utcnow(),
+                   error="cancelled before it started"):
+        session.refresh(job)
+        return job
+    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
+                    .values(cancel_requested=True))
+    session.refresh(job)
+    if is_terminal(job.status) and job.status != JobStatus.CANCELLED:  # cancelling twice is harmless
+        raise Conflict(f"job {job_id} has already {job.status}; only queued or running jobs can be cancelled",
+                       code="job_finished")
+    return job
+
+
+def claim_job(*, session: Session, job_id: int) -> Job | None:
+    """Take a queued job for running; None when it was cancelled, finished or taken already."""
+    if not _set_status(session, job_id, JobStatus.QUEUED, JobStatus.RUNNING, started_at=utcnow()):
+        return None
+    return get_job(session=session, job_id=job_id)
+
+
+def record_progress(*, session: Session, job_id: int, progress: dict[str, Any],
+                    metrics: dict[str, Any] | None = None) -> None:
+    """Store the latest progress (and metrics) of a running job."""
+    values: dict[str, Any] = {"progress": progress}
+    if metrics is not None:
+        values["metrics"] = metrics
+    session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def is_cancel_requested(*, session: Session, job_id: int) -> bool:
+    """Whether someone asked this running job to stop."""
+    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+def finish_job(*, session: Session, job_id: int, status: JobStatus, error: str | None = None,
+               metrics: dict[str, Any] | None = None) -> None:
+    """Move a running job to a terminal status."""
+    values: dict[str, Any] = {"finished_at": utcnow(), "error": error}
+    if metrics is not None:
+        values["metrics"] = metrics
+    if not _set_status(session, job_id, JobStatus.RUNNING, status, **values):
+        job = get_job(session=session, job_id=job_id)
+        check_transition(job.status, status)  # raises IllegalTransition with the real state

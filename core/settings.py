@@ -1,0 +1,75 @@
+"""The one settings object: every factory takes it; nothing else reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_REDIS_SOCKET = "redis.sock"
+
+
+class Settings(BaseSettings):
+    """Configuration read from `CATGAN_*` environment variables (see the README table)."""
+
+    model_config = SettingsConfigDict(env_prefix="CATGAN_", extra="ignore", frozen=True)
+
+    home: Path = Field(default=Path("./var"), description="Root of all state the service writes.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default: SQLite file in HOME.")
+    redis_url: str = Field(default="", description="Broker URL; default: embedded Redis on a socket in HOME.")
+    artifact_dir: Path | None = Field(default=None, description="Job artifacts; default HOME/artifacts.")
+    model_repository: Path | None = Field(default=None, description="Exported models; default HOME/models.")
+    checkpoint_dir: Path | None = Field(default=None, description="Checkpoints; default HOME/checkpoints.")
+    dataset_dir: Path | None = Field(default=None, description="Uploaded datasets; default HOME/datasets.")
+    allow_local_paths: bool = Field(default=True, description="Allow datasets from server-side folders.")
+    local_path_root: Path | None = Field(default=None, description="Only folders under this root (unset: any).")
+    max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="Largest accepted upload.")
+    max_archive_files: int = Field(default=200_000, gt=0, description="Most files an archive may hold.")
+    max_archive_bytes: int = Field(default=8 * 1024**3, gt=0, description="Most bytes an archive may unpack to.")
+    max_generate_count: int = Field(default=100_000, gt=0, description="Most images one generate job makes.")
+    progress_interval_seconds: float = Field(default=2.0, gt=0, description="How often workers write progress.")
+    cancel_poll_seconds: float = Field(default=1.0, gt=0, description="How often training checks for cancel.")
+    broker_visibility_timeout: int = Field(default=43_200, gt=0, description="Seconds before Redis redelivers.")
+    log_level: str = Field(default="INFO", description="Logging level of every process.")
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> "Settings":
+        """Make every path absolute so child processes agree on them."""
+        home = self.home.expanduser().resolve()
+        object.__setattr__(self, "home", home)
+        for name, default in (
+            ("artifact_dir", "artifacts"),
+            ("model_repository", "models"),
+            ("checkpoint_dir", "checkpoints"),
+            ("dataset_dir", "datasets"),
+        ):
+            value = getattr(self, name)
+            object.__setattr__(self, name, (value or home / default).expanduser().resolve())
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in HOME."""
+        return self.database_url or f"sqlite:///{self.home / 'catgan.db'}"
+
+    @property
+    def embedded_redis_socket(self) -> Path:
+        """Where the embedded Redis listens when no broker URL is configured."""
+        return self.home / EMBEDDED_REDIS_SOCKET
+
+    @property
+    def broker_url(self) -> str:
+        """The Celery broker URL, defaulting to the embedded Redis socket."""
+        return self.redis_url or f"redis+socket://{self.embedded_redis_socket}"
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        """True when no broker URL was configured."""
+        return not self.redis_url
+
+    def ensure_directories(self) -> None:
+        """Create HOME and the data directories."""
+        for path in (self.home, self.artifact_dir, self.model_repository, self.checkpoint_dir, self.dataset_dir):
+            assert path is not None
+            path.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,48 @@
+"""The job state machine: the one place that knows which status may follow which."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from core.errors import IllegalTransition
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class JobType(StrEnum):
+    TRAIN = "train"
+    GENERATE = "generate"
+
+
+TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED}),
+    JobStatus.RUNNING: frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.SUCCEEDED: frozenset(),
+    JobStatus.FAILED: frozenset(),
+    JobStatus.CANCELLED: frozenset(),
+}
+
+
+def can_transition(current: JobStatus | str, target: JobStatus | str) -> bool:
+    """Tell whether `current` may become `target`."""
+    return JobStatus(target) in ALLOWED[JobStatus(current)]
+
+
+def check_transition(current: JobStatus | str, target: JobStatus | str) -> JobStatus:
+    """Return `target` as a status, or raise IllegalTransition."""
+    if not can_transition(current, target):
+        raise IllegalTransition(f"a {JobStatus(current)} job cannot become {JobStatus(target)}")
+    return JobStatus(target)
+
+
+def is_terminal(status: JobStatus | str) -> bool:
+    """Tell whether a job in `status` is finished for good."""
+    return JobStatus(status) in TERMINAL

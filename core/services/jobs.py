@@ -143,3 +143,8 @@ def finish_job(*, session: Session, job_id: int, status: JobStatus, error: str |
     if not _set_status(session, job_id, JobStatus.RUNNING, status, **values):
         job = get_job(session=session, job_id=job_id)
         check_transition(job.status, status)  # raises IllegalTransition with the real state
+
+
+def fail_queued_job(*, session: Session, job_id: int, error: str) -> None:
+    """Fail a job that could not be sent to the broker (it never ran)."""
+    _set_status(session, job_id, JobStatus.QUEUED, JobStatus.FAILED, finished_at=utcnow(), error=error)

@@ -1,0 +1,43 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from celery import Celery
+from flask import Flask
+from flask_smorest import Api
+
+from api.context import EXTENSION, ApiContext
+from api.errors import register_error_handlers
+from api.schemas import DatasetFolderSchema, ErrorSchema, JobCreateSchema
+from api.views import artifacts, datasets, health, jobs, models
+from core.db import make_engine, make_session_factory
+from core.queue import make_celery
+from core.settings import Settings
+
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
+    """Build the API for `settings` (the database must already be migrated)."""
+    settings.ensure_directories()
+    app = Flask("catgan")
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        API_TITLE="catgan",
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    engine = make_engine(settings)
+    app.extensions[EXTENSION] = ApiContext(settings=settings, engine=engine, sessions=make_session_factory(engine),
+                                           celery=celery or make_celery(settings))
+    api = Api(app)
+    api.spec.components.schema("JobCreate", schema=JobCreateSchema)
+    api.spec.components.schema("DatasetFolder", schema=DatasetFolderSchema)
+    api.spec.components.schema("CatganError", schema=ErrorSchema)
+    for module in (health, datasets, jobs, artifacts, models):
+        api.register_blueprint(module.blp)
+    register_error_handlers(app)
+    return app

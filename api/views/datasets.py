@@ -1,0 +1,77 @@
+"""Datasets: upload an archive or register a server-side folder."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+from flask import request
+from flask.typing import ResponseReturnValue
+from flask_smorest import Blueprint
+
+from api.context import context, transaction
+from api.presenters import present_dataset
+from api.schemas import DatasetFolderSchema, DatasetSchema, ItemsSchema
+from api.validation import json_body, load
+from core.errors import InvalidInput, UnsupportedMediaType
+from core.services import datasets as service
+
+blp = Blueprint("datasets", __name__, url_prefix="/v1/datasets", description="Image datasets")
+
+UPLOAD_BODY = {
+    "content": {
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary", "description": "zip or tar of images"},
+            "name": {"type": "string"}}}},
+        "application/json": {"schema": {"$ref": "#/components/schemas/DatasetFolder"}},
+    }
+}
+
+
+@blp.route("", methods=["POST"])
+@blp.doc(requestBody=UPLOAD_BODY)
+@blp.response(201, DatasetSchema)
+def create_dataset() -> ResponseReturnValue:
+    """Upload a zip/tar of images, or register a server-side folder (JSON `{name, path}`)."""
+    if request.mimetype == "multipart/form-data":
+        dataset = _create_from_upload()
+    elif request.is_json:
+        dataset = _create_from_folder(load(DatasetFolderSchema(), json_body()))
+    else:
+        raise UnsupportedMediaType("send multipart/form-data with a `file`, or JSON {\"name\", \"path\"}")
+    return dataset, 201, {"Location": f"/v1/datasets/{dataset['id']}"}
+
+
+def _create_from_upload() -> dict[str, Any]:
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("attach the archive as the multipart field `file`", fields={"file": ["Missing file."]})
+    name = request.form.get("name") or PurePath(upload.filename or "dataset").name.split(".")[0] or "dataset"
+    if len(name) > 200:
+        raise InvalidInput("name is longer than 200 characters", fields={"name": ["Too long."]})
+    with transaction() as session:
+        dataset = service.create_dataset_from_upload(session=session, settings=context().settings, name=name,
+                                                     upload=upload.stream)
+        return present_dataset(dataset)
+
+
+def _create_from_folder(data: dict[str, Any]) -> dict[str, Any]:
+    with transaction() as session:
+        dataset = service.create_dataset_from_folder(session=session, settings=context().settings, **data)
+        return present_dataset(dataset)
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, ItemsSchema)
+def list_datasets() -> ResponseReturnValue:
+    """All datasets, newest first."""
+    with transaction() as session:
+        return {"items": [present_dataset(d) for d in service.list_datasets(session=session)]}
+
+
+@blp.route("/<int:dataset_id>", methods=["GET"])
+@blp.response(200, DatasetSchema)
+def get_dataset(dataset_id: int) -> ResponseReturnValue:
+    """One dataset."""
+    with transaction() as session:
+        return present_dataset(service.get_dataset(session=session, dataset_id=dataset_id))

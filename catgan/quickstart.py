@@ -1,0 +1,76 @@
+"""The main job: up, register a folder, train a short DCGAN with a live progress bar, generate, save."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from catgan.client import CatganClient
+from catgan.stack import LocalStack
+from core.settings import Settings
+
+# A narrow 64 px DCGAN (4x4 kernels, G 256→32 channels, ~1.2 M parameters) trains several times more
+# images/s on a CPU than the recipe's 1024-channel 5x5 net; DiffAugment and an EMA generator make a
+# few minutes of it show cat-like faces rather than noise.
+QUICKSTART_PARAMS: dict[str, Any] = {
+    "image_size": 64, "g_filters": 256, "d_filters": 32, "kernel_size": 4, "batch_size": 64,
+    "lr_g": 2e-4, "lr_d": 2e-4, "diffaugment": True, "ema_decay": 0.999,
+    "epochs": 100_000, "checkpoint_every_epochs": 5, "sample_every_steps": 100, "seed": 1,
+}
+
+
+def quickstart_params(minutes: float) -> dict[str, Any]:
+    """The quickstart recipe with a wall-clock budget of `minutes`."""
+    return QUICKSTART_PARAMS | {"max_seconds": round(minutes * 60, 1)}
+
+
+def run_quickstart(settings: Settings, *, images: Path, minutes: float, count: int, out: Path, port: int) -> None:
+    """Run the whole path once and say where the results are."""
+    out.mkdir(parents=True, exist_ok=True)
+    with LocalStack(settings, port=port) as stack:
+        client = CatganClient(stack.url)
+        dataset = client.register_folder(images.name or "images", images.resolve())
+        click.echo(f"dataset {dataset['id']}: {dataset['image_count']} images from {images}")
+        job = client.train(dataset["id"], params=quickstart_params(minutes), model_name="quickstart-cats")
+        click.echo(f"training job {job['id']} (~{minutes:g} min on this machine)...")
+        trained = _follow(client, job["id"], "training")
+        if trained["status"] != "succeeded":
+            raise click.ClickException(f"training {trained['status']}: {trained.get('error')}")
+        generation = client.generate(trained["model_version"], count, seed=0)
+        done = _follow(client, generation["id"], "generating")
+        if done["status"] != "succeeded":
+            raise click.ClickException(f"generation {done['status']}: {done.get('error')}")
+        paths = _save(client, done, out)
+    click.echo(f"{count} cats in {paths[0]}, a contact sheet in {paths[1]}; "
+               f"the model, samples and checkpoints are under {settings.home}")
+
+
+def _follow(client: CatganClient, job_id: int, what: str) -> dict[str, Any]:
+    """Poll a job with a progress bar until it ends."""
+    with tqdm(total=1.0, desc=what, unit="", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}") as bar:
+        def update(job: dict[str, Any]) -> None:
+            progress = job["progress"] or {}
+            bar.n = min(1.0, progress.get("fraction") or 0.0)
+            bar.set_postfix_str(_describe(progress), refresh=True)
+        return client.wait(job_id, poll=1.0, on_update=update)
+
+
+def _describe(progress: dict[str, Any]) -> str:
+    parts = [f"step {progress['step']}/{progress['total_steps']}" if progress.get("total_steps") else ""]
+    if progress.get("g_loss") is not None:
+        parts.append(f"g {progress['g_loss']:.3f} d {progress['d_loss']:.3f}")
+    if progress.get("images_per_second"):
+        parts.append(f"{progress['images_per_second']:.0f} img/s")
+    if progress.get("eta_seconds") is not None:
+        parts.append(f"eta {progress['eta_seconds']:.0f}s")
+    return ", ".join(p for p in parts if p)
+
+
+def _save(client: CatganClient, job: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    by_kind = {a["kind"]: a for a in job["artifacts"]}
+    zip_path = client.download(by_kind["images"]["id"], out / "cats.zip")
+    grid_path = client.download(by_kind["preview_grid"]["id"], out / "cats-grid.png")
+    return zip_path.resolve(), grid_path.resolve()

@@ -1,0 +1,98 @@
+"""Run the whole service on one machine: embedded Redis, migrations, the API and a worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from core.embedded_redis import start_embedded_redis, stop_embedded_redis
+from core.migrate import upgrade_database
+from core.settings import Settings
+
+
+class LocalStack:
+    """Starts and stops the parts as child processes; the parent never imports TensorFlow."""
+
+    def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 8000,
+                 queues: str = "train,generate", log_dir: Path | None = None) -> None:
+        self.settings, self.host, self.port, self.queues = settings, host, port, queues
+        self.log_dir = log_dir or settings.home / "logs"
+        self.redis: subprocess.Popen[bytes] | None = None
+        self.children: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["CATGAN_HOME"] = str(self.settings.home)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        return env
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{name}.log").open("ab")
+        process = subprocess.Popen([sys.executable, "-m", "catgan.cli", *args], env=self._env(),
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.children.append(process)
+        return process
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Bring everything up and wait until the API is ready."""
+        self.settings.ensure_directories()
+        if self.settings.uses_embedded_redis:
+            self.redis = start_embedded_redis(self.settings.embedded_redis_socket, self.settings.home / "redis")
+        upgrade_database(self.settings)
+        self._spawn("api", "api", "--host", self.host, "--port", str(self.port))
+        self._spawn("worker", "worker", "--queues", self.queues)
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for child in self.children:
+                if child.poll() is not None:
+                    raise RuntimeError(f"a service process exited early; see the logs in {self.log_dir}")
+            try:
+                if requests.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the API at {self.url} was not ready within {timeout} s; see {self.log_dir}")
+
+    def alive(self) -> bool:
+        return all(child.poll() is None for child in self.children)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the children (SIGTERM, then SIGKILL after `timeout`), then Redis."""
+        for child in self.children:
+            if child.poll() is None:
+                child.terminate()
+        for child in self.children:
+            try:
+                child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self.children.clear()
+        if self.redis is not None:
+            stop_embedded_redis(self.redis)
+            self.redis = None
+
+    def __enter__(self) -> "LocalStack":
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

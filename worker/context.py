@@ -1,0 +1,28 @@
+"""Per-process worker resources: settings, sessions and the model repository, made once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import make_engine, make_session_factory
+from core.settings import Settings
+from serving.repository import ModelRepository
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    repository: ModelRepository
+
+
+@lru_cache(maxsize=1)
+def build_context(settings: Settings) -> WorkerContext:
+    """The context of this worker process (engines are per process, created on first use)."""
+    settings.ensure_directories()
+    assert settings.model_repository is not None
+    return WorkerContext(settings=settings, sessions=make_session_factory(make_engine(settings)),
+                         repository=ModelRepository(settings.model_repository))

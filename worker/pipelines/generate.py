@@ -1,0 +1,81 @@
+"""The generate pipeline: latents by (seed, index) → generator → PNGs in a zip, plus a preview sheet."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from core.db import session_scope
+from core.services import artifacts
+from core.states import JobStatus
+from core.storage import atomic_output
+from serving.latents import latent_batch
+from serving.local import load_local_generator
+from worker.context import WorkerContext
+from worker.images import contact_sheet, encode_png
+from worker.pipelines.runner import ClaimedJob, JobInputError, finish, run_job
+from worker.reporting import JobReporter
+
+BATCH = 64
+PREVIEW = 64
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # a fixed timestamp keeps the archive's bytes reproducible
+
+
+def run_generate_job(ctx: WorkerContext, job_id: int) -> None:
+    """Draw a queued job's images into `images.zip`."""
+    run_job(ctx, job_id, lambda job: _generate(ctx, job))
+
+
+def _generate(ctx: WorkerContext, job: ClaimedJob) -> None:
+    source = job.source
+    if source is None or not source.export_dir.is_dir():
+        raise JobInputError("the model version's export is missing from the model repository")
+    generator = load_local_generator(str(source.export_dir))
+    count, seed = int(job.params["count"]), int(job.params["seed"])
+    reporter = JobReporter(ctx, job.id)
+    out = artifacts.job_artifact_dir(ctx.settings, job.id) / "images.zip"
+    started, preview = time.monotonic(), []
+    with atomic_output(out) as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as archive:
+        for start in range(0, count, BATCH):
+            if reporter.cancel_requested():
+                break
+            images = generator(latent_batch(seed, start, min(BATCH, count - start), source.z_dim))
+            _write_images(archive, images, start)
+            preview.extend(images[: max(0, PREVIEW - len(preview))])
+            done = start + len(images)
+            reporter.progress(_progress(done, count, started), force=done == count)
+    if reporter.cancel_requested():
+        out.unlink(missing_ok=True)
+        finish(ctx, job.id, JobStatus.CANCELLED, error="cancelled by request")
+        return
+    _record(ctx, job, out, np.stack(preview))
+    seconds = time.monotonic() - started
+    finish(ctx, job.id, JobStatus.SUCCEEDED,
+           metrics={"images": count, "seconds": round(seconds, 3), "images_per_second": round(count / seconds, 2)})
+
+
+def _write_images(archive: zipfile.ZipFile, images: np.ndarray, start: int) -> None:
+    for offset, image in enumerate(images):
+        info = zipfile.ZipInfo(f"cat-{start + offset:07d}.png", date_time=FIXED_ZIP_TIME)
+        archive.writestr(info, encode_png(image), compress_type=zipfile.ZIP_STORED)
+
+
+def _progress(done: int, count: int, started: float) -> dict[str, float | int | None]:
+    rate = done / max(time.monotonic() - started, 1e-9)
+    return {"step": done, "total_steps": count, "images_done": done, "images_per_second": round(rate, 2),
+            "eta_seconds": round((count - done) / rate, 1) if rate else None}
+
+
+def _record(ctx: WorkerContext, job: ClaimedJob, archive: Path, preview: np.ndarray) -> None:
+    assert job.source is not None
+    info = {"count": job.params["count"], "seed": job.params["seed"], "model": job.source.name,
+            "version": job.source.version}
+    with session_scope(ctx.sessions) as session:
+        artifacts.add_artifact_file(session=session, settings=ctx.settings, job_id=job.id, kind="images",
+                                    path=archive, content_type="application/zip", info=info)
+        artifacts.add_artifact_bytes(session=session, settings=ctx.settings, job_id=job.id, kind="preview_grid",
+                                     name="grid.png", data=encode_png(contact_sheet(preview)),
+                                     content_type="image/png", info={"images": len(preview)})

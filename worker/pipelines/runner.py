@@ -1,0 +1,80 @@
+"""Claim a job, run its body, and record how it ended — failing it with a message users can act on."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.db import session_scope
+from core.services import jobs
+from core.services.datasets import dataset_folder
+from core.states import JobStatus
+from worker.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+
+class JobInputError(Exception):
+    """The job cannot run as asked (bad data, too few images...): fail it, do not re-raise."""
+
+
+@dataclass(frozen=True)
+class SourceVersion:
+    id: int
+    name: str
+    version: int
+    export_dir: Path
+    z_dim: int
+    image_size: int
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    model: str
+    params: dict[str, Any]
+    data_dir: Path | None
+    source: SourceVersion | None
+
+
+def claim(ctx: WorkerContext, job_id: int) -> ClaimedJob | None:
+    """Mark a queued job running and snapshot what the pipeline needs; None if not claimable."""
+    with session_scope(ctx.sessions) as session:
+        job = jobs.claim_job(session=session, job_id=job_id)
+        if job is None:
+            log.info("job %s is not queued any more (cancelled, finished or taken); dropping the task", job_id)
+            return None
+        data_dir = dataset_folder(job.dataset, ctx.settings) if job.dataset else None
+        version = job.source_model_version
+        source = None
+        if version is not None:
+            assert ctx.settings.model_repository is not None
+            source = SourceVersion(version.id, version.name, version.version,
+                                   ctx.settings.model_repository / version.path, version.z_dim, version.image_size)
+        return ClaimedJob(job.id, job.model, dict(job.params), data_dir, source)
+
+
+def finish(ctx: WorkerContext, job_id: int, status: JobStatus, *, error: str | None = None,
+           metrics: dict[str, Any] | None = None) -> None:
+    with session_scope(ctx.sessions) as session:
+        jobs.finish_job(session=session, job_id=job_id, status=status, error=error, metrics=metrics)
+
+
+def run_job(ctx: WorkerContext, job_id: int, body: Callable[[ClaimedJob], None]) -> None:
+    """Claim and run; expected input errors fail the job quietly, anything else fails it and re-raises."""
+    job = claim(ctx, job_id)
+    if job is None:
+        return
+    try:
+        body(job)
+    except (JobInputError, ValueError) as exc:
+        log.warning("job %s failed: %s", job_id, exc)
+        finish(ctx, job_id, JobStatus.FAILED, error=str(exc))
+    except Exception as exc:
+        log.exception("job %s failed unexpectedly", job_id)
+        finish(ctx, job_id, JobStatus.FAILED,
+               error=f"unexpected {exc.__class__.__name__}: {exc}. The worker log has the traceback.")
+        raise

@@ -8,6 +8,7 @@ import stat
 import tarfile
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -45,16 +46,31 @@ def extract_archive(archive: Path, target: Path, limits: ArchiveLimits) -> int:
         PayloadTooLarge: more files or bytes than `limits` allow.
     """
     target.mkdir(parents=True, exist_ok=True)
+    kind = archive_kind(archive)
+    if kind is None:
+        raise UnsupportedMediaType("the upload is neither a zip nor a tar archive of images",
+                                   fields={"file": ["Expected a zip or tar archive."]})
     try:
-        if zipfile.is_zipfile(archive):
+        if kind == "zip":
             return _extract_zip(archive, target, limits)
-        if tarfile.is_tarfile(archive):
-            return _extract_tar(archive, target, limits)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        return _extract_tar(archive, target, limits)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise InvalidInput(f"the archive is corrupt or truncated ({exc}); upload a valid zip or tar",
                            code="invalid_archive", fields={"file": ["Corrupt archive."]}) from exc
-    raise UnsupportedMediaType("the upload is neither a zip nor a tar archive of images",
-                               fields={"file": ["Expected a zip or tar archive."]})
+
+
+COMPRESSED_TAR_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+
+
+def archive_kind(path: Path) -> str | None:
+    """"zip" or "tar" by the file's magic bytes (so a truncated archive is still recognised), else None."""
+    with path.open("rb") as fh:
+        head = fh.read(265)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(COMPRESSED_TAR_MAGIC) or head[257:262] == b"ustar":
+        return "tar"
+    return None
 
 
 def _safe_member_path(name: str) -> PurePosixPath:
@@ -98,8 +114,8 @@ def _extract_zip(archive: Path, target: Path, limits: ArchiveLimits) -> int:
             if info.is_dir():
                 continue
             member = _safe_member_path(info.filename)
-            mode = info.external_attr >> 16
-            if (mode and not stat.S_ISREG(mode)) or member.suffix.lower() not in IMAGE_SUFFIXES:
+            file_type = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip tool recorded no type
+            if file_type not in (0, stat.S_IFREG) or member.suffix.lower() not in IMAGE_SUFFIXES:
                 skipped += 1  # symlinks, devices and non-images are never written
                 continue
             budget.add_file()

@@ -1,0 +1,91 @@
+"""The DCGAN as a keras.Model whose train_step plays one round of the two-player game."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from gans.augment import diff_augment
+from gans.config import DCGANConfig
+from gans.nets.dcgan import build_discriminator, build_generator
+
+
+def _bce(logits: tf.Tensor, target: float) -> tf.Tensor:
+    """Return the mean sigmoid cross-entropy of logits (B, 1) against a constant target."""
+    labels = tf.fill(tf.shape(logits), tf.constant(target, logits.dtype))
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+class DCGAN(keras.Model):
+    """Generator and discriminator trained in turn: D one step, then G one step (keras-io style)."""
+
+    def __init__(self, config: DCGANConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.generator = build_generator(config)
+        self.discriminator = build_discriminator(config)
+        # The model owns its randomness (latents, DiffAugment draws) in one checkpointable
+        # generator, so a restored run draws exactly what the uninterrupted run would have.
+        self.rng = tf.random.Generator.from_seed(config.seed)
+        self.ema_generator = None
+        if config.ema_decay is not None:
+            self.ema_generator = build_generator(config)
+            self.ema_generator.set_weights(self.generator.get_weights())
+
+    def compile(self, d_optimizer: keras.optimizers.Optimizer,
+                g_optimizer: keras.optimizers.Optimizer) -> None:
+        """Attach one optimizer per player; the losses are fixed by the recipe."""
+        super().compile()
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        # Create the slot variables now, so a checkpoint restores into them immediately
+        # instead of relying on deferred restoration at the first apply_gradients.
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def sampler(self) -> keras.Model:
+        """Return the generator to sample and export with: the EMA copy when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Generate images (B, S, S, 3) in [-1, 1] from latents z (B, z_dim)."""
+        return self.sampler(z, training=training)
+
+    def _see(self, images: tf.Tensor) -> tf.Tensor:
+        """Return what D sees of images: DiffAugmented when configured."""
+        return diff_augment(images, self.rng) if self.config.diffaugment else images
+
+    def train_step(self, batch: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Update D on real vs fake, then G to fool the updated D; batch (B, S, S, 3)."""
+        real = batch[0] if isinstance(batch, tuple) else batch  # fit() may wrap it in a tuple
+        batch_size = tf.shape(real)[0]
+
+        # 1. Discriminator: real images towards label_smoothing (one-sided), fakes towards 0.
+        fake = self.generator(self.rng.normal([batch_size, self.config.z_dim]), training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(self._see(real), training=True)  # (B, 1)
+            fake_logits = self.discriminator(self._see(fake), training=True)  # (B, 1)
+            d_loss = (_bce(real_logits, self.config.label_smoothing)
+                      + _bce(fake_logits, 0.0))
+        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+
+        # 2. Generator: fresh latents, pushed towards D saying "real" (target 1, no smoothing).
+        z = self.rng.normal([batch_size, self.config.z_dim])  # (B, z_dim)
+        with tf.GradientTape() as tape:
+            fake_logits = self.discriminator(self._see(self.generator(z, training=True)),
+                                             training=True)
+            g_loss = _bce(fake_logits, 1.0)
+        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        self._update_ema()
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    def _update_ema(self) -> None:
+        """Move the EMA generator towards G; moving BatchNorm statistics are averaged too."""
+        if self.ema_generator is None:
+            return
+        decay = self.config.ema_decay
+        for ema_var, var in zip(self.ema_generator.weights, self.generator.weights):
+            ema_var.assign(decay * ema_var + (1.0 - decay) * var)

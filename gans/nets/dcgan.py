@@ -1,0 +1,76 @@
+"""DCGAN generator and discriminator (the CatDCGAN recipe, generalised over image size).
+
+Generator rule: z -> Dense -> 4x4 x g_filters at every size, then `generator_stages` stride-2
+transposed convs (log2(image_size / 4) of them), every one but the last halving the channels and
+followed by BatchNorm + LeakyReLU, the last one going to RGB + tanh. At 64 px with the recipe's
+widths that is 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3 (Radford et al.'s DCGAN);
+128 px adds a 64-channel stage and 32 px drops the 128-channel one.
+
+Discriminator rule: convs whose channels double from d_filters, all stride 2 except the
+second-to-last (stride 1), as many stride-2 convs as it takes to reach an 8x8 map
+(log2(image_size / 8)), then Flatten -> Dense -> 1 logit. At 128 px that is exactly the recipe's
+64(s2) 128(s2) 256(s2) 512(s1) 1024(s2); each halving of the image size drops one stride-2 stage.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+from gans.config import DCGANConfig
+
+BN_EPSILON = 1e-5  # the recipe's (TF1's) value; Keras' default is 1e-3
+LEAK = 0.2
+FINAL_D_SIZE = 8  # the discriminator always ends on an 8x8 feature map
+
+
+def _init() -> keras.initializers.Initializer:
+    """Return the DCGAN paper's N(0, 0.02) weight init."""
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+def build_generator(config: DCGANConfig) -> keras.Model:
+    """Build G: z (B, z_dim) -> images (B, S, S, 3) in [-1, 1]."""
+    z = keras.Input(shape=(config.z_dim,), name="z")
+    x = layers.Dense(4 * 4 * config.g_filters, kernel_initializer=_init(), name="project")(z)
+    x = layers.Reshape((4, 4, config.g_filters))(x)  # (B, 4, 4, g_filters)
+    x = layers.LeakyReLU(LEAK)(x)
+    filters = config.g_filters
+    for stage in range(config.generator_stages - 1):
+        filters //= 2
+        # Bias is redundant before BatchNorm, which subtracts the mean.
+        x = layers.Conv2DTranspose(filters, config.kernel_size, strides=2, padding="same",
+                                   use_bias=False, kernel_initializer=_init(),
+                                   name=f"up{stage + 1}")(x)  # (B, 2h, 2w, filters)
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"up{stage + 1}_bn")(x)
+        x = layers.LeakyReLU(LEAK)(x)
+    x = layers.Conv2DTranspose(3, config.kernel_size, strides=2, padding="same",
+                               kernel_initializer=_init(), name="to_rgb")(x)  # (B, S, S, 3)
+    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model(z, images, name="generator")
+
+
+def discriminator_plan(image_size: int, d_filters: int) -> list[tuple[int, int]]:
+    """Return (filters, stride) per conv, following the rule in the module docstring."""
+    downs = int(math.log2(image_size // FINAL_D_SIZE))  # 4 at 128 px, 3 at 64, 2 at 32
+    strides = [2] * downs
+    strides.insert(downs - 1, 1)  # the recipe's stride-1 conv sits just before the last one
+    return [(d_filters * 2**i, s) for i, s in enumerate(strides)]
+
+
+def build_discriminator(config: DCGANConfig) -> keras.Model:
+    """Build D: images (B, S, S, 3) in [-1, 1] -> one real/fake logit (B, 1)."""
+    images = keras.Input(shape=(config.image_size, config.image_size, 3), name="images")
+    x = images
+    for i, (filters, stride) in enumerate(discriminator_plan(config.image_size, config.d_filters)):
+        first = i == 0
+        x = layers.Conv2D(filters, config.kernel_size, strides=stride, padding="same",
+                          use_bias=first, kernel_initializer=_init(), name=f"conv{i + 1}")(x)
+        if not first:  # no BatchNorm on the input layer: it would normalise away the pixels' scale
+            x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"conv{i + 1}_bn")(x)
+        x = layers.LeakyReLU(LEAK)(x)  # (B, h, w, filters)
+    x = layers.Flatten()(x)  # (B, 8 * 8 * last_filters)
+    logit = layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logit")(x)
+    return keras.Model(images, logit, name="discriminator")

@@ -1,0 +1,47 @@
+"""Shared fixtures: settings on a fresh HOME, real Redis (embedded or server), SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.images import write_images
+
+SERVER_REDIS = os.environ.get("CATGAN_TEST_REDIS", "redis://127.0.0.1:6379/13")
+SERVER_POSTGRES = os.environ.get("CATGAN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A short temporary directory (unix socket paths must stay under ~100 characters)."""
+    path = Path(tempfile.mkdtemp(prefix="cg-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """40 small RGB images made on the spot."""
+    folder = tmp_path / "images"
+    write_images(folder, count=40, size=40)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def cat_faces() -> Path:
+    """The real cat faces of ../shared/data (skips when absent)."""
+    folder = SHARED_DATA / "cat-faces-64"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not present")
+    return folder
+
+
+def unique_name(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"

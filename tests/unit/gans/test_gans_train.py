@@ -1,0 +1,121 @@
+"""train_dcgan: progress, checkpoints, samples, stopping and exact resume."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gans.config import DCGANConfig
+from gans.train import Progress, TrainResult, train_dcgan
+
+# 20 images / batch 8 = 2 steps per epoch; 3 epochs = 6 steps.
+TINY = DCGANConfig(image_size=32, g_filters=64, d_filters=16, batch_size=8, epochs=3,
+                   sample_every_steps=4, seed=5)
+
+
+class RecordingHooks:
+    """Record every hook call; ask to stop once stop_after steps were reported."""
+
+    def __init__(self, stop_after: int | None = None):
+        self.stop_after = stop_after
+        self.progress: list[Progress] = []
+        self.checkpoints: list[tuple[str, int, int, dict[str, float]]] = []
+        self.grids: list[tuple[bytes, int]] = []
+
+    def on_progress(self, progress: Progress) -> None:
+        self.progress.append(progress)
+
+    def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float]) -> None:
+        self.checkpoints.append((path, step, epoch, metrics))
+
+    def on_sample_grid(self, png: bytes, step: int) -> None:
+        self.grids.append((png, step))
+
+    def should_stop(self) -> bool:
+        return self.stop_after is not None and len(self.progress) >= self.stop_after
+
+
+def _weights(result: TrainResult) -> list[np.ndarray]:
+    model = result.model
+    nets = [model.generator, model.discriminator]
+    if model.ema_generator is not None:
+        nets.append(model.ema_generator)
+    return [w for net in nets for w in net.get_weights()]
+
+
+def test_short_run_reports_checkpoints_and_samples(image_dir: Path, tmp_path: Path) -> None:
+    hooks = RecordingHooks()
+    result = train_dcgan(TINY, image_dir, tmp_path / "ckpt", hooks)
+    steps = [p.step for p in hooks.progress]
+    assert steps == [1, 2, 3, 4, 5, 6]
+    assert [p.epoch for p in hooks.progress] == [1, 1, 2, 2, 3, 3]
+    assert all(p.total_steps == 6 and p.images_per_second > 0 for p in hooks.progress)
+    assert all(math.isfinite(p.g_loss) and math.isfinite(p.d_loss) for p in hooks.progress)
+    assert hooks.progress[0].eta_seconds is None and hooks.progress[-1].eta_seconds == 0
+    assert [(step, epoch) for _, step, epoch, _ in hooks.checkpoints] == [(2, 1), (4, 2), (6, 3)]
+    assert Path(hooks.checkpoints[-1][0] + ".index").exists()
+    assert len(list((tmp_path / "ckpt").glob("ckpt-*.index"))) == 3
+    assert (tmp_path / "ckpt" / "config.json").exists()
+    assert [step for _, step in hooks.grids] == [4, 6]  # every 4 steps, and at the end
+    grid = Image.open(io.BytesIO(hooks.grids[-1][0]))
+    assert grid.size == (8 * 32, 8 * 32) and grid.mode == "RGB"
+    assert (result.stopped, result.step, result.epoch) == (False, 6, 3)
+    assert result.metrics["g_loss"] == hooks.progress[-1].g_loss
+    assert set(result.metrics) == {"g_loss", "d_loss", "images_per_second"}
+
+
+def test_max_steps_caps_the_run(image_dir: Path, tmp_path: Path) -> None:
+    config = dataclasses.replace(TINY, max_steps=3, checkpoint_every_epochs=5)
+    hooks = RecordingHooks()
+    result = train_dcgan(config, image_dir, tmp_path / "ckpt", hooks)
+    assert result.step == 3 and hooks.progress[-1].total_steps == 3
+    assert [step for _, step, _, _ in hooks.checkpoints] == [3]  # only the final one
+
+
+def test_too_few_images_is_a_clear_error(image_dir: Path, tmp_path: Path) -> None:
+    config = dataclasses.replace(TINY, batch_size=32)
+    with pytest.raises(ValueError, match="dataset has 20 images, fewer than batch_size 32"):
+        train_dcgan(config, image_dir, tmp_path / "ckpt", RecordingHooks())
+
+
+def test_stop_then_resume_matches_an_uninterrupted_run(image_dir: Path, tmp_path: Path) -> None:
+    """Stopping mid-epoch and resuming replays the same batches, latents and augmentations."""
+    config = dataclasses.replace(TINY, diffaugment=True, ema_decay=0.9)
+    straight = train_dcgan(config, image_dir, tmp_path / "straight", RecordingHooks())
+
+    stopping = RecordingHooks(stop_after=3)
+    stopped = train_dcgan(config, image_dir, tmp_path / "resumed", stopping)
+    assert (stopped.stopped, stopped.step, stopped.epoch) == (True, 3, 2)
+    assert [step for _, step, _, _ in stopping.checkpoints] == [2, 3]  # epoch end, then stop
+
+    resuming = RecordingHooks()
+    resumed = train_dcgan(config, image_dir, tmp_path / "resumed", resuming)
+    assert [p.step for p in resuming.progress] == [4, 5, 6]  # continues, does not add 6 more
+    assert (resumed.stopped, resumed.step) == (False, 6)
+    assert resumed.metrics["g_loss"] == straight.metrics["g_loss"]
+    for a, b in zip(_weights(straight), _weights(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)  # exact: same ops, same inputs, same rng state
+
+    again = RecordingHooks()
+    finished = train_dcgan(config, image_dir, tmp_path / "resumed", again)
+    assert finished.step == 6 and again.progress == [] and len(again.grids) == 1
+
+
+def test_stop_before_the_first_step_still_checkpoints(image_dir: Path, tmp_path: Path) -> None:
+    hooks = RecordingHooks(stop_after=0)
+    result = train_dcgan(TINY, image_dir, tmp_path / "ckpt", hooks)
+    assert result.stopped and result.step == 0 and hooks.progress == []
+    assert len(hooks.checkpoints) == 1
+
+
+def test_resume_refuses_another_architecture(image_dir: Path, tmp_path: Path) -> None:
+    train_dcgan(dataclasses.replace(TINY, max_steps=1), image_dir, tmp_path / "c", RecordingHooks())
+    wider = dataclasses.replace(TINY, g_filters=128)
+    with pytest.raises(ValueError, match="g_filters=64"):
+        train_dcgan(wider, image_dir, tmp_path / "c", RecordingHooks())

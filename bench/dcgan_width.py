@@ -39,7 +39,7 @@ class Contender:
         self.step = tf.function(self.model.train_step, jit_compile=config.jit_compile)
         dataset = image_folder_dataset(data, config.image_size, config.batch_size, config.seed,
                                        epoch=0)
-        self.batches = iter(dataset.cache().repeat())
+        self.batches = iter(dataset.repeat())
         self.seconds = 0.0
         self.steps = 0
 

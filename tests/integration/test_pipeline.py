@@ -52,13 +52,20 @@ def _submit(client: FlaskClient, body: dict) -> dict:
 
 
 def _download(client: FlaskClient, artifact: dict) -> bytes:
-    response = client.get(artifact["url"])
+    with client.get(artifact["url"]) as response:
+        return _check_download(client, artifact, response)
+
+
+def _check_download(client: FlaskClient, artifact: dict, response) -> bytes:
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith(artifact["content_type"])
     assert int(response.headers["Content-Length"]) == artifact["size"] == len(response.data)
     assert response.headers["ETag"] == f'"{artifact["sha256"]}"'
     assert hashlib.sha256(response.data).hexdigest() == artifact["sha256"]
-    assert client.get(artifact["url"], headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    with client.get(artifact["url"], headers={"If-None-Match": response.headers["ETag"]}) as cached:
+        assert cached.status_code == 304
+    with client.get(artifact["url"], headers={"Range": "bytes=0-9"}) as partial:
+        assert partial.status_code == 206 and partial.data == response.data[:10]
     return response.data
 
 

@@ -9,8 +9,15 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from core.errors import (CatganError, Conflict, InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable,
-                         UnsupportedMediaType)
+from core.errors import (
+    CatganError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
 
 log = logging.getLogger(__name__)
 

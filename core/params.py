@@ -60,9 +60,8 @@ class DCGANParams(Schema):
     beta1 = StrictFloat(load_default=0.5, validate=validate.Range(min=0, max=1, max_inclusive=False))
     label_smoothing = StrictFloat(load_default=0.9, validate=validate.Range(min=0, max=1, min_inclusive=False))
     diffaugment = StrictBool(load_default=False)
-    ema_decay = StrictFloat(
-        load_default=None, allow_none=True, validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False)
-    )
+    ema_decay = StrictFloat(load_default=None, allow_none=True,
+                            validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False))
     checkpoint_every_epochs = StrictInt(load_default=1, validate=POSITIVE)
     sample_every_steps = StrictInt(load_default=100, validate=POSITIVE)
     seed = StrictInt(load_default=_random_seed, validate=validate.Range(min=0, max=2**31 - 1))

@@ -51,7 +51,8 @@ class JobReporter:
                 self._cancelled = jobs.is_cancel_requested(session=session, job_id=self.job_id)
         return self._cancelled
 
-    def artifact(self, *, kind: str, name: str, data: bytes, content_type: str, info: dict[str, Any] | None = None) -> None:
+    def artifact(self, *, kind: str, name: str, data: bytes, content_type: str,
+                 info: dict[str, Any] | None = None) -> None:
         with session_scope(self.ctx.sessions) as session:
             artifacts.add_artifact_bytes(session=session, settings=self.ctx.settings, job_id=self.job_id, kind=kind,
                                          name=name, data=data, content_type=content_type, info=info)

@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from core.states import JobStatus
@@ -55,6 +68,11 @@ class Job(Base):
     progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    # what a run noticed but did not stop for, e.g. divergence in warn mode
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    resume_from_checkpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkpoints.id", use_alter=True, name="fk_jobs_resume_from_checkpoint_id")
+    )
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
@@ -63,7 +81,10 @@ class Job(Base):
     dataset: Mapped[Dataset | None] = relationship()
     source_model_version: Mapped[ModelVersion | None] = relationship(foreign_keys=[source_model_version_id])
     artifacts: Mapped[list[Artifact]] = relationship(back_populates="job", order_by="Artifact.id")
-    checkpoints: Mapped[list[Checkpoint]] = relationship(back_populates="job", order_by="Checkpoint.id")
+    checkpoints: Mapped[list[Checkpoint]] = relationship(
+        back_populates="job", order_by="Checkpoint.id", foreign_keys="Checkpoint.job_id"
+    )
+    resume_from: Mapped[Checkpoint | None] = relationship(foreign_keys=[resume_from_checkpoint_id])
     model_versions: Mapped[list[ModelVersion]] = relationship(
         back_populates="job", foreign_keys="ModelVersion.job_id", order_by="ModelVersion.id"
     )
@@ -80,9 +101,11 @@ class Checkpoint(Base):
     epoch: Mapped[int] = mapped_column(Integer)
     path: Mapped[str] = mapped_column(Text)  # checkpoint prefix, relative to the checkpoint dir
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    kept: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # False once pruned
+    best: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # best quality figure
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    job: Mapped[Job] = relationship(back_populates="checkpoints")
+    job: Mapped[Job] = relationship(back_populates="checkpoints", foreign_keys=[job_id])
 
 
 class ModelVersion(Base):

@@ -21,7 +21,7 @@ def test_upgrade_builds_the_schema_the_models_describe(settings: Settings) -> No
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     finally:
         engine.dispose()
-    assert current_revision(settings) == "0001"
+    assert current_revision(settings) == "0002"
 
 
 def test_downgrade_then_upgrade_again(settings: Settings) -> None:
@@ -32,4 +32,4 @@ def test_downgrade_then_upgrade_again(settings: Settings) -> None:
     finally:
         engine.dispose()
     upgrade_database(settings)
-    assert current_revision(settings) == "0001"
+    assert current_revision(settings) == "0002"

@@ -76,8 +76,8 @@ def main() -> None:
     for _ in range(args.rounds):
         for contender in contenders.values():
             contender.run(args.steps // args.rounds)
-    print(f"DCGAN 64 px, batch 64, {tf.config.threading.get_intra_op_parallelism_threads() or 'all'}"
-          f" intra-op threads, {args.steps // args.rounds * args.rounds} timed steps each")
+    timed = args.steps // args.rounds * args.rounds
+    print(f"DCGAN 64 px, batch 64, {timed} timed steps each after {args.warmup} warm-up steps")
     for name, contender in contenders.items():
         print(f"  {name:22s} {contender.report()}")
     narrow, recipe = contenders.values()

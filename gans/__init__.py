@@ -1,0 +1,1 @@
+"""GANs in pure TensorFlow/Keras; import submodules directly (gans.config loads no TensorFlow)."""

@@ -14,7 +14,7 @@ CUTOUT_RATIO = 0.5  # erase a square half the image side
 
 
 def diff_augment(images: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
-    """Apply colour, translation and cutout, each drawn per image; images (B, H, W, C) in [-1, 1]."""
+    """Apply colour, translation and cutout, drawn per image, to images (B, H, W, C) in [-1, 1]."""
     x = _colour(images, rng)
     x = _translation(x, rng)
     return _cutout(x, rng)

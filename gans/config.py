@@ -21,14 +21,14 @@ class DCGANConfig:
     # architecture
     image_size: int = 64  # 32, 64 or 128; output (image_size, image_size, 3)
     z_dim: int = 100  # length of the latent vector z
-    g_filters: int = 1024  # channels of the generator's first (smallest) feature map; halves each up-sampling stage
+    g_filters: int = 1024  # channels of G's first (4x4) feature map; halves each up-sampling stage
     d_filters: int = 64  # channels of the discriminator's first conv; doubles each stage
-    kernel_size: int = 5  # of every (transposed) conv; 4 is cheaper and avoids checkerboard artefacts
+    kernel_size: int = 5  # of every (transposed) conv; 4 is ~1.5x cheaper (the narrow CPU variant)
     # optimisation
     batch_size: int = 64
     epochs: int = 10
-    max_steps: int | None = None  # stop after this many optimizer steps overall (None = epochs decide)
-    lr_d: float = 5e-5  # D learns slower than G: the recipe's way to keep D from winning early
+    max_steps: int | None = None  # stop after this many optimizer steps overall (None: epochs)
+    lr_d: float = 5e-5  # the recipe's D rate, 4x below G's, so that D does not overpower G
     lr_g: float = 2e-4
     beta1: float = 0.5  # Adam's first-moment decay; 0.9 makes GAN training oscillate
     label_smoothing: float = 0.9  # target for real images in D's loss (one-sided)

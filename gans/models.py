@@ -69,7 +69,7 @@ class DCGAN(keras.Model):
             d_loss = (_bce(real_logits, self.config.label_smoothing)
                       + _bce(fake_logits, 0.0))
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
 
         # 2. Generator: fresh latents, pushed towards D saying "real" (target 1, no smoothing).
         z = self.rng.normal([batch_size, self.config.z_dim])  # (B, z_dim)
@@ -78,7 +78,7 @@ class DCGAN(keras.Model):
                                              training=True)
             g_loss = _bce(fake_logits, 1.0)
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         self._update_ema()
         return {"d_loss": d_loss, "g_loss": g_loss}
 
@@ -87,5 +87,5 @@ class DCGAN(keras.Model):
         if self.ema_generator is None:
             return
         decay = self.config.ema_decay
-        for ema_var, var in zip(self.ema_generator.weights, self.generator.weights):
+        for ema_var, var in zip(self.ema_generator.weights, self.generator.weights, strict=True):
             ema_var.assign(decay * ema_var + (1.0 - decay) * var)

@@ -183,7 +183,8 @@ class _Trainer:
                     return self._finish(stopped=True)
                 step = self._train_one(batch, meter)
             if step == offset + epoch_index * self.epoch_steps:
-                raise ValueError(f"no image in {self.data_dir} could be decoded")
+                raise ValueError(f"fewer than batch_size {self.config.batch_size} images in "
+                                 f"{self.data_dir} could be decoded")
             epoch_done = step % self.epoch_steps == 0
             if epoch_done and (step // self.epoch_steps) % self.config.checkpoint_every_epochs == 0:
                 self._save()

@@ -50,6 +50,7 @@ class DCGANParams(Schema):
     image_size = StrictInt(load_default=64, validate=validate.OneOf([32, 64, 128]))
     epochs = StrictInt(load_default=10, validate=validate.Range(min=1, max=100_000))
     max_steps = StrictInt(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100_000_000))
+    max_seconds = StrictFloat(load_default=None, allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
     batch_size = StrictInt(load_default=64, validate=validate.Range(min=1, max=4096))
     z_dim = StrictInt(load_default=100, validate=validate.Range(min=1, max=4096))
     g_filters = StrictInt(load_default=1024, validate=validate.Range(min=8, max=4096))

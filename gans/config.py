@@ -28,6 +28,7 @@ class DCGANConfig:
     batch_size: int = 64
     epochs: int = 10
     max_steps: int | None = None  # stop after this many optimizer steps overall (None: epochs)
+    max_seconds: float | None = None  # wall-clock budget of one run; reaching it ends the run normally
     lr_d: float = 5e-5  # the recipe's D rate, 4x below G's, so that D does not overpower G
     lr_g: float = 2e-4
     beta1: float = 0.5  # Adam's first-moment decay; 0.9 makes GAN training oscillate
@@ -63,6 +64,8 @@ class DCGANConfig:
             _check_positive_int(name, getattr(self, name))
         if self.max_steps is not None:
             _check_positive_int("max_steps", self.max_steps)
+        if self.max_seconds is not None and not (isinstance(self.max_seconds, (int, float)) and self.max_seconds > 0):
+            raise ValueError(f"max_seconds must be a positive number, got {self.max_seconds!r}")
         if not _is_int(self.seed) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         # Every hidden up-sampling stage halves the channels; the last one must keep >= 1.

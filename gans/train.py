@@ -159,6 +159,7 @@ class _Trainer:
         self.sample_z = tf.random.stateless_normal((SAMPLE_COUNT, config.z_dim),
                                                    seed=[config.seed, 7])
         self.saved_step = self.sampled_step = -1
+        self.deadline: float | None = None
         self.images_per_second = 0.0
 
     def _trackables(self) -> dict[str, object]:
@@ -176,11 +177,14 @@ class _Trainer:
         self._restore()
         step = int(self.step)
         meter = _RateMeter(self.config.batch_size)
+        self.deadline = None if self.config.max_seconds is None else time.monotonic() + self.config.max_seconds
         while step < self.total:
             epoch_index, offset = divmod(step, self.epoch_steps)
             for batch in self._batches(epoch_index, offset, self.total - step):
                 if self.hooks.should_stop():
                     return self._finish(stopped=True)
+                if self._out_of_time():
+                    return self._finish(stopped=False)
                 step = self._train_one(batch, meter)
             if step == offset + epoch_index * self.epoch_steps:
                 raise ValueError(f"fewer than batch_size {self.config.batch_size} images in "
@@ -189,6 +193,17 @@ class _Trainer:
             if epoch_done and (step // self.epoch_steps) % self.config.checkpoint_every_epochs == 0:
                 self._save()
         return self._finish(stopped=False)
+
+    def _out_of_time(self) -> bool:
+        """Whether the run's wall-clock budget (max_seconds) is spent."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def _expected_total(self, step: int, meter: _RateMeter) -> int:
+        """The step the run will end at: the target, or sooner when the time budget runs out first."""
+        if self.deadline is None or len(meter.marks) < 2:
+            return self.total
+        steps_left = (self.deadline - time.monotonic()) * meter._rate() / self.config.batch_size
+        return max(step, min(self.total, step + int(steps_left)))
 
     def _restore(self) -> None:
         """Load the latest checkpoint in the directory, if there is one."""
@@ -215,10 +230,11 @@ class _Trainer:
         self.losses.assign([g_loss, d_loss])
         self.epoch.assign((step - 1) // self.epoch_steps + 1)
         self.images_per_second = meter.tick()
+        expected = self._expected_total(step, meter)
         self.hooks.on_progress(Progress(
-            epoch=int(self.epoch), step=step, total_steps=self.total, g_loss=g_loss,
+            epoch=int(self.epoch), step=step, total_steps=expected, g_loss=g_loss,
             d_loss=d_loss, images_per_second=self.images_per_second,
-            eta_seconds=meter.eta(self.total - step)))
+            eta_seconds=meter.eta(expected - step)))
         if step % self.config.sample_every_steps == 0:
             self._sample()
         return step

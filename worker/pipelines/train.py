@@ -51,7 +51,7 @@ def dcgan_config(params: dict[str, Any]) -> DCGANConfig:
 def _publish(ctx: WorkerContext, job: ClaimedJob, config: DCGANConfig, result: TrainResult) -> None:
     """Export the generator into the repository and record the model version."""
     name = job.params["model_name"]
-    generator = getattr(result.model, "ema_generator", None) or result.model.generator
+    generator = result.model.sampler  # the EMA generator when the run keeps one
     metadata = {"training_job": job.id, "step": result.step, "params": job.params}
     with session_scope(ctx.sessions) as session:
         version = models.next_version_number(session=session, name=name)

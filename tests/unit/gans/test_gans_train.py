@@ -119,3 +119,14 @@ def test_resume_refuses_another_architecture(image_dir: Path, tmp_path: Path) ->
     wider = dataclasses.replace(TINY, g_filters=128)
     with pytest.raises(ValueError, match="g_filters=64"):
         train_dcgan(wider, image_dir, tmp_path / "c", RecordingHooks())
+
+
+def test_time_budget_ends_the_run_normally_before_its_target(image_dir: Path, tmp_path: Path) -> None:
+    config = dataclasses.replace(TINY, epochs=10_000, max_seconds=3.0)
+    hooks = RecordingHooks()
+    result = train_dcgan(config, image_dir, tmp_path / "ckpt", hooks)
+    assert not result.stopped
+    assert 0 < result.step < 20_000
+    assert hooks.checkpoints[-1][1] == result.step  # the run ends with a checkpoint and a sample sheet
+    assert hooks.grids[-1][1] == result.step
+    assert hooks.progress[-1].total_steps < 20_000  # progress is told the budget, not the epoch target

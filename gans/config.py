@@ -14,30 +14,23 @@ from typing import Any
 IMAGE_SIZES = (32, 64, 128)
 
 
-@dataclass(frozen=True)
-class DCGANConfig:
-    """Everything that defines one DCGAN run; the defaults are the CatDCGAN recipe at 64 px."""
+DIVERGENCE_ACTIONS = ("fail", "warn")
 
-    # architecture
-    image_size: int = 64  # 32, 64 or 128; output (image_size, image_size, 3)
-    z_dim: int = 100  # length of the latent vector z
-    g_filters: int = 1024  # channels of G's first (4x4) feature map; halves each up-sampling stage
-    d_filters: int = 64  # channels of the discriminator's first conv; doubles each stage
-    kernel_size: int = 5  # of every (transposed) conv; 4 is ~1.5x cheaper (the narrow CPU variant)
-    # optimisation
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingConfig:
+    """The fields every model's config shares: schedule, bookkeeping, guards (defaults commented)."""
+
     batch_size: int = 64
-    epochs: int = 10
+    epochs: int = 10  # the run's target; a resumed run continues to it, it does not add this many
     max_steps: int | None = None  # stop after this many optimizer steps overall (None: epochs)
     max_seconds: float | None = None  # wall-clock budget of one run; reaching it ends the run normally
-    lr_d: float = 5e-5  # the recipe's D rate, 4x below G's, so that D does not overpower G
-    lr_g: float = 2e-4
-    beta1: float = 0.5  # Adam's first-moment decay; 0.9 makes GAN training oscillate
-    label_smoothing: float = 0.9  # target for real images in D's loss (one-sided)
-    diffaugment: bool = False  # DiffAugment (colour, translation, cutout) on every image D sees
-    ema_decay: float | None = None  # e.g. 0.999: keep an EMA copy of G, used for samples and export
-    # bookkeeping
     checkpoint_every_epochs: int = 1
+    keep_checkpoints: int = 3  # the newest K checkpoints stay on disk (plus the best by SWD)
     sample_every_steps: int = 100
+    swd_every_epochs: int | None = None  # also measure the sliced Wasserstein distance every N epochs
+    quality_samples: int = 256  # images per set for the sliced Wasserstein distance
+    on_divergence: str = "fail"  # "fail" stops the job on NaN/inf, a stuck D or mode collapse; "warn" flags it
     seed: int = 0  # same seed + same data = same run, also across a resume
     jit_compile: bool = False  # XLA; about 10x slower on a small CPU, so off by default
 
@@ -46,9 +39,43 @@ class DCGANConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DCGANConfig:
+    def from_dict(cls, d: dict[str, Any]) -> Any:
         """Build a config from a dict; unknown keys raise TypeError so typos are not ignored."""
         return cls(**d)
+
+    def validate_training(self) -> None:
+        """Raise ValueError naming the first bad common field."""
+        for name in ("batch_size", "epochs", "checkpoint_every_epochs", "keep_checkpoints",
+                     "sample_every_steps", "quality_samples"):
+            _check_positive_int(name, getattr(self, name))
+        for name in ("max_steps", "swd_every_epochs"):
+            if getattr(self, name) is not None:
+                _check_positive_int(name, getattr(self, name))
+        if self.max_seconds is not None:
+            _check_in_range("max_seconds", self.max_seconds, 0.0, math.inf, "> 0")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.on_divergence not in DIVERGENCE_ACTIONS:
+            raise ValueError(f"on_divergence must be one of {DIVERGENCE_ACTIONS}, got {self.on_divergence!r}")
+        if not isinstance(self.jit_compile, bool):
+            raise ValueError(f"jit_compile must be true or false, got {self.jit_compile!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DCGANConfig(TrainingConfig):
+    """Everything that defines one DCGAN run; the defaults are the CatDCGAN recipe at 64 px."""
+
+    image_size: int = 64  # 32, 64 or 128; output (image_size, image_size, 3)
+    z_dim: int = 100  # length of the latent vector z
+    g_filters: int = 1024  # channels of G's first (4x4) feature map; halves each up-sampling stage
+    d_filters: int = 64  # channels of the discriminator's first conv; doubles each stage
+    kernel_size: int = 5  # of every (transposed) conv; 4 is ~1.5x cheaper (the narrow CPU variant)
+    lr_d: float = 5e-5  # the recipe's D rate, 4x below G's, so that D does not overpower G
+    lr_g: float = 2e-4
+    beta1: float = 0.5  # Adam's first-moment decay; 0.9 makes GAN training oscillate
+    label_smoothing: float = 0.9  # target for real images in D's loss (one-sided)
+    diffaugment: bool = False  # DiffAugment (colour, translation, cutout) on every image D sees
+    ema_decay: float | None = None  # e.g. 0.999: keep an EMA copy of G, used for samples and export
 
     @property
     def generator_stages(self) -> int:
@@ -57,17 +84,11 @@ class DCGANConfig:
 
     def validate(self) -> DCGANConfig:
         """Raise ValueError naming the first bad field; return self so calls can chain."""
+        self.validate_training()
         if not _is_int(self.image_size) or self.image_size not in IMAGE_SIZES:
             raise ValueError(f"image_size must be one of {IMAGE_SIZES}, got {self.image_size!r}")
-        for name in ("z_dim", "g_filters", "d_filters", "kernel_size", "batch_size", "epochs",
-                     "checkpoint_every_epochs", "sample_every_steps"):
+        for name in ("z_dim", "g_filters", "d_filters", "kernel_size"):
             _check_positive_int(name, getattr(self, name))
-        if self.max_steps is not None:
-            _check_positive_int("max_steps", self.max_steps)
-        if self.max_seconds is not None and not (isinstance(self.max_seconds, (int, float)) and self.max_seconds > 0):
-            raise ValueError(f"max_seconds must be a positive number, got {self.max_seconds!r}")
-        if not _is_int(self.seed) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         # Every hidden up-sampling stage halves the channels; the last one must keep >= 1.
         hidden = self.generator_stages - 1
         if self.g_filters % 2**hidden:
@@ -80,9 +101,8 @@ class DCGANConfig:
                         high_open=False)
         if self.ema_decay is not None:
             _check_in_range("ema_decay", self.ema_decay, 0.0, 1.0, "in (0, 1) or None")
-        for name in ("diffaugment", "jit_compile"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if not isinstance(self.diffaugment, bool):
+            raise ValueError(f"diffaugment must be true or false, got {self.diffaugment!r}")
         return self
 
 

@@ -4,6 +4,9 @@ A model is a `keras.Model` subclass (keras-io style: nets built by plain functio
 `compile`, a short `train_step`) that also implements `TrainableGAN`. Everything about its data,
 sample sheets, quality images and export lives in its `ModelSpec`, so `gans/train.py` can train,
 checkpoint, resume, sample and guard every model the same way.
+
+Engineers adding a model: read gans/MODEL_BRIEF.md first (the contract, the tests, the rules for
+working beside others in this tree; e.g. never run git commands that change state).
 """
 
 from __future__ import annotations

@@ -43,7 +43,9 @@ def present_job(job: Job) -> dict[str, Any]:
         "params": job.params, "progress": present_progress(job.progress or {}), "metrics": job.metrics,
         "error": job.error, "cancel_requested": job.cancel_requested, "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at, "model_version": model_version,
-        "checkpoints": [{"id": c.id, "step": c.step, "epoch": c.epoch, "metrics": c.metrics,
-                         "created_at": c.created_at.isoformat()} for c in job.checkpoints],
+        "checkpoints": [{"id": c.id, "step": c.step, "epoch": c.epoch, "metrics": c.metrics, "kept": c.kept,
+                         "best": c.best, "created_at": c.created_at.isoformat()} for c in job.checkpoints],
+        "warnings": job.warnings,
+        "resume_from": job.resume_from_checkpoint_id,
         "artifacts": [present_artifact(a) for a in job.artifacts],
     }

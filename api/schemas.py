@@ -106,6 +106,8 @@ class JobSchema(Schema):
     model_version = fields.Integer(allow_none=True, metadata={
         "description": "train: the version it exported; generate: the version it draws from"})
     checkpoints = fields.List(fields.Dict())
+    warnings = fields.List(fields.String())
+    resume_from = fields.Integer(allow_none=True, metadata={"description": "the checkpoint this run started from"})
     artifacts = fields.List(fields.Nested(ArtifactSchema))
 
 

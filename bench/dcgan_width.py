@@ -21,7 +21,7 @@ import tensorflow as tf  # noqa: E402
 
 from gans.config import DCGANConfig  # noqa: E402
 from gans.data import image_folder_dataset  # noqa: E402
-from gans.train import build_dcgan  # noqa: E402
+from gans.dcgan import build as build_dcgan  # noqa: E402
 
 CONFIGS = {
     "narrow (g256 d32 k4)": DCGANConfig(image_size=64, g_filters=256, d_filters=32, kernel_size=4),

@@ -50,11 +50,11 @@ def run_quickstart(settings: Settings, *, images: Path, minutes: float, count: i
 
 def _follow(client: CatganClient, job_id: int, what: str) -> dict[str, Any]:
     """Poll a job with a progress bar until it ends."""
-    with tqdm(total=1.0, desc=what, unit="", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}") as bar:
+    with tqdm(total=1.0, bar_format="{percentage:3.0f}%|{bar}| {desc}") as bar:
         def update(job: dict[str, Any]) -> None:
             progress = job["progress"] or {}
             bar.n = min(1.0, progress.get("fraction") or 0.0)
-            bar.set_postfix_str(_describe(progress), refresh=True)
+            bar.set_description_str(f"{what}: {_describe(progress)}", refresh=True)
         return client.wait(job_id, poll=1.0, on_update=update)
 
 

@@ -64,6 +64,10 @@ class DCGANParams(Schema):
     ema_decay = StrictFloat(load_default=None, allow_none=True,
                             validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False))
     checkpoint_every_epochs = StrictInt(load_default=1, validate=POSITIVE)
+    keep_checkpoints = StrictInt(load_default=3, validate=validate.Range(min=1, max=1000))
+    swd_every_epochs = StrictInt(load_default=None, allow_none=True, validate=POSITIVE)
+    quality_samples = StrictInt(load_default=256, validate=validate.Range(min=16, max=10_000))
+    on_divergence = fields.String(load_default="fail", validate=validate.OneOf(["fail", "warn"]))
     sample_every_steps = StrictInt(load_default=100, validate=POSITIVE)
     seed = StrictInt(load_default=_random_seed, validate=validate.Range(min=0, max=2**31 - 1))
 

@@ -43,6 +43,15 @@ class DCGAN(keras.Model):
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
 
+    def trackables(self) -> dict[str, object]:
+        """Everything a checkpoint holds for an exact resume (the trainer adds its counters)."""
+        objects: dict[str, object] = dict(
+            generator=self.generator, discriminator=self.discriminator, g_optimizer=self.g_optimizer,
+            d_optimizer=self.d_optimizer, rng=self.rng)
+        if self.ema_generator is not None:
+            objects["ema_generator"] = self.ema_generator
+        return objects
+
     @property
     def sampler(self) -> keras.Model:
         """Return the generator to sample and export with: the EMA copy when there is one."""

@@ -1,38 +1,36 @@
-"""The training driver: data, model, checkpoints and resume; side effects go through hooks.
+"""The training driver for every model: data, checkpoints, exact resume, samples, guard, quality; side
+effects go through hooks.
 
-A custom loop around the model's train_step (not model.fit): it has to stop and resume at any
-step boundary, mid-epoch included, and replay exactly the batches and random draws an
-uninterrupted run would have seen, which fit's epoch-granular initial_epoch cannot do.
+A custom loop around the model's train_step (not model.fit): it has to stop and resume at any step
+boundary, mid-epoch included, and replay exactly the batches and random draws an uninterrupted run
+would have seen, which fit's epoch-granular initial_epoch cannot do.
 """
 
 from __future__ import annotations
 
-import collections
+import dataclasses
 import json
 import logging
 import math
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
-import keras
 import tensorflow as tf
 
-from gans.config import DCGANConfig
-from gans.data import count_images, image_folder_dataset
-from gans.export import to_uint8
-from gans.grid import encode_png, image_grid
-from gans.models import DCGAN
+from gans.config import DCGANConfig, TrainingConfig
+from gans.grid import encode_png
+from gans.guard import DivergenceGuard, TrainingDiverged
+from gans.metrics.swd import swd_summary
+from gans.runlog import RunLog
+from gans.spec import ModelSpec
+from gans.timing import RateMeter
 
 log = logging.getLogger(__name__)
 
-SAMPLE_COUNT = 64  # latents in the fixed sample sheet: an 8x8 grid
-RATE_WINDOW = 20  # steps over which images/s is averaged
 CONFIG_FILE = "config.json"  # written beside the checkpoints, nanoGPT-style
-# Fields that shape the weights: a checkpoint cannot be resumed under different values.
-ARCHITECTURE_FIELDS = ("image_size", "z_dim", "g_filters", "d_filters", "kernel_size")
+BEST_DIR = "best"  # the best checkpoint by the sliced Wasserstein distance, kept apart from the last K
+GUARD_SAMPLES = 16  # fixed-latent samples checked for mode collapse at every sheet
 
 
 @dataclass(frozen=True)
@@ -41,27 +39,40 @@ class Progress:
 
     epoch: int  # 1-based epoch currently running / just finished
     step: int  # optimizer steps done overall (continues across resume)
-    total_steps: int
+    total_steps: int  # where the run will end (sooner than the target when max_seconds runs out)
     g_loss: float
     d_loss: float
     images_per_second: float
     eta_seconds: float | None  # None until the speed is known (after the first, tracing step)
 
 
-class TrainingHooks(Protocol):
-    """What the caller (the worker) sees of a run; all called from the training thread."""
+class TrainingHooks:
+    """What the caller (the worker) sees of a run; all called from the training thread. No-ops here."""
 
     def on_progress(self, progress: Progress) -> None:
-        """Receive a report after every step; the caller throttles."""
+        """A report after every step; the caller throttles."""
 
     def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float]) -> None:
-        """Learn that a checkpoint was saved at path."""
+        """A checkpoint was saved at `path` (a prefix: `<dir>/ckpt-<step>`)."""
+
+    def on_checkpoints_kept(self, kept: list[str], best: str | None) -> None:
+        """The checkpoints still on disk after pruning, and the best one if measured."""
 
     def on_sample_grid(self, png: bytes, step: int) -> None:
-        """Receive a PNG sheet generated from a fixed latent batch."""
+        """A PNG sheet from the fixed sample inputs."""
+
+    def on_quality(self, step: int, metrics: dict[str, float]) -> None:
+        """The sliced Wasserstein distance (and per-level figures) measured at `step`."""
+
+    def on_warning(self, message: str) -> None:
+        """Divergence or collapse seen while `on_divergence` is "warn"."""
+
+    def on_run_files(self, loss_curve_png: bytes, tensorboard_dir: str) -> None:
+        """The loss curve and the TensorBoard event folder, at the end of a run (stopped or not)."""
 
     def should_stop(self) -> bool:
-        """Return True to stop (with a checkpoint) at this step boundary."""
+        """True stops the run (with a checkpoint) at this step boundary."""
+        return False
 
 
 @dataclass
@@ -71,213 +82,212 @@ class TrainResult:
     stopped: bool  # True when should_stop() ended it early
     step: int
     epoch: int
-    metrics: dict[str, float]  # last g_loss, d_loss, images_per_second
-    model: DCGAN
+    metrics: dict[str, float]  # last losses, images_per_second, swd_* when measured
+    model: Any
 
 
-def build_dcgan(config: DCGANConfig) -> DCGAN:
-    """Build the DCGAN compiled with the recipe's two Adam optimizers."""
-    model = DCGAN(config)
-    model.compile(d_optimizer=keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
-                  g_optimizer=keras.optimizers.Adam(config.lr_g, beta_1=config.beta1))
-    return model
+def train_gan(spec: ModelSpec, config: Any, data_dir: str | Path, checkpoint_dir: str | Path,
+              hooks: TrainingHooks, *, init_from: str | None = None) -> TrainResult:
+    """Train (or resume) `spec`'s model on `data_dir` until its target step.
 
+    If checkpoint_dir holds a checkpoint, training continues from it towards the same target; else,
+    with `init_from` (a checkpoint prefix of another run of the same architecture), it starts there.
 
-def steps_per_epoch(data_dir: str | Path, batch_size: int) -> int:
-    """Return the number of full batches in data_dir; raise ValueError if there is none."""
-    count = count_images(data_dir)
-    if count < batch_size:
-        raise ValueError(f"dataset has {count} images, fewer than batch_size {batch_size}")
-    return count // batch_size
-
-
-def total_steps(config: DCGANConfig, epoch_steps: int) -> int:
-    """Return the run's target step: epochs worth of steps, capped by max_steps."""
-    total = config.epochs * epoch_steps
-    return total if config.max_steps is None else min(total, config.max_steps)
+    Raises:
+        ValueError: bad config, too little data, or a checkpoint of another architecture.
+        TrainingDiverged: NaN/inf losses, a stuck discriminator or mode collapse with on_divergence="fail".
+    """
+    config.validate()
+    return _Trainer(spec, config, Path(data_dir), Path(checkpoint_dir), hooks).run(init_from)
 
 
 def train_dcgan(config: DCGANConfig, data_dir: str | Path, checkpoint_dir: str | Path,
-                hooks: TrainingHooks, *, max_checkpoints: int = 3) -> TrainResult:
-    """Train (or resume training) a DCGAN on an image folder until its target step.
+                hooks: TrainingHooks) -> TrainResult:
+    """Train the DCGAN (see train_gan)."""
+    from gans.dcgan import SPEC
 
-    If checkpoint_dir holds a checkpoint, training continues from it towards the same target,
-    total_steps = min(epochs * steps_per_epoch, max_steps); it does not add that many more.
-
-    Raises:
-        ValueError: bad config, too few images, or a checkpoint of a different architecture.
-    """
-    config.validate()
-    trainer = _Trainer(config, data_dir, Path(checkpoint_dir), hooks, max_checkpoints)
-    return trainer.run()
-
-
-class _RateMeter:
-    """Images per second over the last steps, leaving out the first (tracing) step."""
-
-    def __init__(self, batch_size: int):
-        self.batch_size = batch_size
-        self.start = time.perf_counter()
-        self.marks: collections.deque[float] = collections.deque(maxlen=RATE_WINDOW + 1)
-
-    def tick(self) -> float:
-        """Record a finished step and return the current images/s."""
-        self.marks.append(time.perf_counter())
-        if len(self.marks) < 2:  # only the tracing step so far: time it from the start
-            return self.batch_size / max(self.marks[-1] - self.start, 1e-9)
-        return self._rate()
-
-    def eta(self, steps_left: int) -> float | None:
-        """Return the seconds to go, or None while only the tracing step was timed."""
-        return None if len(self.marks) < 2 else steps_left * self.batch_size / self._rate()
-
-    def _rate(self) -> float:
-        """Return the images/s over the window of recorded steps."""
-        elapsed = self.marks[-1] - self.marks[0]
-        return self.batch_size * (len(self.marks) - 1) / max(elapsed, 1e-9)
+    return train_gan(SPEC, config, data_dir, checkpoint_dir, hooks)
 
 
 class _Trainer:
-    """One call of train_dcgan: owns the model, its checkpoint and the loop."""
+    """One call of train_gan: owns the model, its checkpoints, its log and the loop."""
 
-    def __init__(self, config: DCGANConfig, data_dir: str | Path, checkpoint_dir: Path,
-                 hooks: TrainingHooks, max_checkpoints: int):
-        self.config, self.data_dir, self.hooks = config, data_dir, hooks
-        self.epoch_steps = steps_per_epoch(data_dir, config.batch_size)
-        self.total = total_steps(config, self.epoch_steps)
-        keras.utils.set_random_seed(config.seed)  # weight init; the model's rng does the rest
-        self.model = build_dcgan(config)
+    def __init__(self, spec: ModelSpec, config: Any, data_dir: Path, checkpoint_dir: Path,
+                 hooks: TrainingHooks) -> None:
+        self.spec, self.config, self.data_dir, self.hooks = spec, config, data_dir, hooks
+        self.epoch_steps = spec.count_examples(config, data_dir) // config.batch_size
+        self.total = config.epochs * self.epoch_steps
+        if config.max_steps is not None:
+            self.total = min(self.total, config.max_steps)
+        self.model = spec.build(config)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.losses = tf.Variable([math.nan, math.nan], trainable=False)  # last (g, d) loss
-        self.checkpoint = tf.train.Checkpoint(**self._trackables())
+        inputs = spec.sample_inputs(config, data_dir)
+        # The fixed sample inputs live in the checkpoint too, so every sheet of a resumed run matches.
+        self.sample_vars = [tf.Variable(x, trainable=False) for x in tf.nest.flatten(inputs)]
+        self.sample_structure = inputs
+        self.checkpoint = tf.train.Checkpoint(**self.model.trackables(), step=self.step, epoch=self.epoch,
+                                              losses=self.losses, samples=self.sample_vars)
+        self.checkpoint_dir = checkpoint_dir
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(checkpoint_dir),
-                                                  max_to_keep=max_checkpoints)
-        _check_config_file(checkpoint_dir, config, resuming=bool(self.manager.latest_checkpoint))
+                                                  max_to_keep=config.keep_checkpoints)
+        self.best = tf.train.CheckpointManager(self.checkpoint, str(checkpoint_dir / BEST_DIR), max_to_keep=1)
         self.train_step = tf.function(self.model.train_step, jit_compile=config.jit_compile)
-        # Fixed latents, independent of the model's rng, so every sheet shows the same cats.
-        self.sample_z = tf.random.stateless_normal((SAMPLE_COUNT, config.z_dim),
-                                                   seed=[config.seed, 7])
+        self.guard, self.warned = DivergenceGuard(), set()
         self.saved_step = self.sampled_step = -1
-        self.deadline: float | None = None
-        self.images_per_second = 0.0
+        self.best_swd = math.inf
+        self.quality: dict[str, float] = {}
+        self.meter = RateMeter(config.batch_size, config.max_seconds)
 
-    def _trackables(self) -> dict[str, object]:
-        """Return everything a checkpoint holds, so a resumed run replays the same steps."""
-        m = self.model
-        objects = dict(generator=m.generator, discriminator=m.discriminator,
-                       g_optimizer=m.g_optimizer, d_optimizer=m.d_optimizer, step=self.step,
-                       epoch=self.epoch, rng=m.rng, losses=self.losses)
-        if m.ema_generator is not None:
-            objects["ema_generator"] = m.ema_generator
-        return objects
+    @property
+    def sample_inputs(self) -> Any:
+        return tf.nest.pack_sequence_as(self.sample_structure, [v.read_value() for v in self.sample_vars])
 
-    def run(self) -> TrainResult:
-        """Restore if possible, train to the target step or a stop request, and report."""
-        self._restore()
+    def run(self, init_from: str | None) -> TrainResult:
+        """Restore if possible, train to the target step, a stop request or the time budget; report."""
+        self._restore(init_from)
+        _write_config(self.checkpoint_dir, self.config)
+        self.runlog = RunLog(self.checkpoint_dir, int(self.step))
         step = int(self.step)
-        meter = _RateMeter(self.config.batch_size)
-        self.deadline = None if self.config.max_seconds is None else time.monotonic() + self.config.max_seconds
-        while step < self.total:
-            epoch_index, offset = divmod(step, self.epoch_steps)
-            for batch in self._batches(epoch_index, offset, self.total - step):
-                if self.hooks.should_stop():
-                    return self._finish(stopped=True)
-                if self._out_of_time():
-                    return self._finish(stopped=False)
-                step = self._train_one(batch, meter)
-            if step == offset + epoch_index * self.epoch_steps:
-                raise ValueError(f"fewer than batch_size {self.config.batch_size} images in "
-                                 f"{self.data_dir} could be decoded")
-            epoch_done = step % self.epoch_steps == 0
-            if epoch_done and (step // self.epoch_steps) % self.config.checkpoint_every_epochs == 0:
-                self._save()
-        return self._finish(stopped=False)
+        try:
+            while step < self.total:
+                epoch_index, offset = divmod(step, self.epoch_steps)
+                for batch in self._batches(epoch_index, offset, self.total - step):
+                    if self.hooks.should_stop():
+                        return self._finish(stopped=True)
+                    if self.meter.out_of_time():
+                        return self._finish(stopped=False)
+                    step = self._train_one(batch)
+                if step == offset + epoch_index * self.epoch_steps:
+                    raise ValueError(f"fewer than batch_size {self.config.batch_size} examples in "
+                                     f"{self.data_dir} could be decoded")
+                if step % self.epoch_steps == 0:
+                    self._end_of_epoch(step // self.epoch_steps)
+            return self._finish(stopped=False)
+        finally:
+            self.runlog.close()
 
-    def _out_of_time(self) -> bool:
-        """Whether the run's wall-clock budget (max_seconds) is spent."""
-        return self.deadline is not None and time.monotonic() >= self.deadline
+    def _restore(self, init_from: str | None) -> None:
+        """Load this run's latest checkpoint, else `init_from`, if any."""
+        source = self.manager.latest_checkpoint or init_from
+        if not source:
+            return
+        try:
+            self.checkpoint.restore(source).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as exc:
+            raise ValueError(f"checkpoint {source} does not fit this run: "
+                             f"{_config_difference(Path(source).parent, self.config) or exc}") from exc
+        self.saved_step = int(self.step)
+        log.info("resumed from %s at step %d of %d", source, self.saved_step, self.total)
 
-    def _expected_total(self, step: int, meter: _RateMeter) -> int:
-        """The step the run will end at: the target, or sooner when the time budget runs out first."""
-        if self.deadline is None or len(meter.marks) < 2:
-            return self.total
-        steps_left = (self.deadline - time.monotonic()) * meter._rate() / self.config.batch_size
-        return max(step, min(self.total, step + int(steps_left)))
+    def _batches(self, epoch_index: int, offset: int, limit: int) -> Any:
+        """The batches of 0-based epoch_index from batch `offset` on, at most `limit`."""
+        dataset = self.spec.epoch_dataset(self.config, self.data_dir, epoch_index)
+        # repeat(): corrupt files make an epoch short; refill it from the same order so that epochs and
+        # steps stay aligned (an empty dataset ends repeat() instead of looping).
+        return iter(dataset.repeat().take(self.epoch_steps).skip(offset).take(limit))
 
-    def _restore(self) -> None:
-        """Load the latest checkpoint in the directory, if there is one."""
-        latest = self.manager.latest_checkpoint
-        if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-            self.saved_step = int(self.step)
-            log.info("resumed from %s at step %d of %d", latest, self.saved_step, self.total)
-
-    def _batches(self, epoch_index: int, offset: int, limit: int) -> Iterator[tf.Tensor]:
-        """Yield the batches of 0-based epoch_index from batch offset on, at most limit."""
-        dataset = image_folder_dataset(self.data_dir, self.config.image_size,
-                                       self.config.batch_size, self.config.seed, epoch=epoch_index)
-        # repeat(): corrupt files make an epoch short; refill it from the same order so that
-        # epochs and steps stay aligned (an empty dataset ends repeat() instead of looping).
-        dataset = dataset.repeat().take(self.epoch_steps).skip(offset).take(limit)
-        return iter(dataset)
-
-    def _train_one(self, batch: tf.Tensor, meter: _RateMeter) -> int:
-        """Run one optimizer step, report it, sample when due; return the new step count."""
-        losses = self.train_step(batch)
-        g_loss, d_loss = float(losses["g_loss"]), float(losses["d_loss"])
+    def _train_one(self, batch: Any) -> int:
+        """One optimizer step: guard, log, report, sample when due; return the new step count."""
+        losses = {k: float(v) for k, v in self.train_step(batch).items()}
         step = int(self.step.assign_add(1))
-        self.losses.assign([g_loss, d_loss])
+        self._guard(self.guard.check_losses(step, losses))
+        self.losses.assign([losses["g_loss"], losses["d_loss"]])
         self.epoch.assign((step - 1) // self.epoch_steps + 1)
-        self.images_per_second = meter.tick()
-        expected = self._expected_total(step, meter)
+        rate = self.meter.tick()
+        self.runlog.record(step, losses)
+        expected = self.meter.expected_total(step, self.total)
         self.hooks.on_progress(Progress(
-            epoch=int(self.epoch), step=step, total_steps=expected, g_loss=g_loss,
-            d_loss=d_loss, images_per_second=self.images_per_second,
-            eta_seconds=meter.eta(expected - step)))
+            epoch=int(self.epoch), step=step, total_steps=expected, g_loss=losses["g_loss"],
+            d_loss=losses["d_loss"], images_per_second=rate, eta_seconds=self.meter.eta(expected - step)))
         if step % self.config.sample_every_steps == 0:
             self._sample()
         return step
 
+    def _guard(self, problem: str | None) -> None:
+        """Stop the run or warn (once per kind of problem), as the config says."""
+        if problem is None:
+            return
+        if self.config.on_divergence == "fail":
+            raise TrainingDiverged(problem + "; the last good checkpoint is kept")
+        kind = problem.split(" at step")[0].split(" for ")[0]
+        if kind not in self.warned:
+            self.warned.add(kind)
+            self.hooks.on_warning(problem)
+
+    def _end_of_epoch(self, epoch: int) -> None:
+        if self.config.swd_every_epochs and epoch % self.config.swd_every_epochs == 0:
+            self._measure_quality()
+        if epoch % self.config.checkpoint_every_epochs == 0:
+            self._save()
+
     def _metrics(self) -> dict[str, float]:
-        """Return the last losses and speed, as the hooks and the result report them."""
+        """The last losses, speed and quality, as the hooks and the result report them."""
         g_loss, d_loss = (float(v) for v in self.losses.numpy())
-        return {"g_loss": g_loss, "d_loss": d_loss, "images_per_second": self.images_per_second}
+        return {"g_loss": g_loss, "d_loss": d_loss, "images_per_second": self.meter.rate(), **self.quality}
 
     def _save(self) -> None:
-        """Save a checkpoint numbered by step (once per step) and tell the hooks."""
+        """Save a checkpoint numbered by step (once per step), prune to the last K, tell the hooks."""
         step = int(self.step)
         if step == self.saved_step:
             return
+        self.runlog.flush()
         path = self.manager.save(checkpoint_number=step)
         self.saved_step = step
         self.hooks.on_checkpoint(path, step, int(self.epoch), self._metrics())
+        self.hooks.on_checkpoints_kept(list(self.manager.checkpoints), self.best.latest_checkpoint)
 
     def _sample(self) -> None:
-        """Send the hooks a PNG sheet of the sampler's images for the fixed latents."""
+        """Send the hooks (and TensorBoard) the sheet of the fixed inputs; check for mode collapse."""
         step = int(self.step)
-        images = to_uint8(self.model.sampler(self.sample_z, training=False)).numpy()
-        self.hooks.on_sample_grid(encode_png(image_grid(images)), step)
+        sheet = self.spec.sample_sheet(self.model, self.sample_inputs)
+        self.hooks.on_sample_grid(encode_png(sheet), step)
+        self.runlog.image(step, "samples", sheet)
         self.sampled_step = step
+        _, generated = self.spec.quality_images(self.model, self.config, self.data_dir, GUARD_SAMPLES)
+        self._guard(self.guard.check_samples(step, generated))
+
+    def _measure_quality(self) -> None:
+        """Sliced Wasserstein distance of generated vs real images; keep the best checkpoint by it."""
+        step = int(self.step)
+        real, generated = self.spec.quality_images(self.model, self.config, self.data_dir,
+                                                   self.config.quality_samples)
+        self.quality = {k: round(v, 4) for k, v in swd_summary(real, generated, seed=self.config.seed).items()}
+        self.runlog.record(step, self.quality)
+        self.hooks.on_quality(step, self.quality)
+        if self.quality["swd_mean"] < self.best_swd:
+            self.best_swd = self.quality["swd_mean"]
+            self.best.save(checkpoint_number=step)
+            self.hooks.on_checkpoints_kept(list(self.manager.checkpoints), self.best.latest_checkpoint)
 
     def _finish(self, stopped: bool) -> TrainResult:
-        """Save (a cancelled run keeps its progress), sample once more, and build the result."""
+        """Measure quality (a finished run), save (a cancelled run keeps its progress), sample, report."""
+        if not stopped:
+            if self.sampled_step != int(self.step):
+                self._sample()
+            self._measure_quality()
         self._save()
-        if not stopped and self.sampled_step != int(self.step):
-            self._sample()
+        self.hooks.on_run_files(self.runlog.loss_curve_png(), str(self.runlog.tensorboard_dir))
         return TrainResult(stopped=stopped, step=int(self.step), epoch=int(self.epoch),
                            metrics=self._metrics(), model=self.model)
 
 
-def _check_config_file(checkpoint_dir: Path, config: DCGANConfig, *, resuming: bool) -> None:
-    """Write config.json beside the checkpoints; refuse to resume another architecture."""
-    path = checkpoint_dir / CONFIG_FILE
-    if resuming and path.exists():
-        saved = json.loads(path.read_text())
-        for name in (*ARCHITECTURE_FIELDS, "ema_decay"):
-            old, new = saved.get(name), getattr(config, name)
-            if old != new and not (name == "ema_decay" and (old is None) == (new is None)):
-                raise ValueError(f"{checkpoint_dir} holds a checkpoint with {name}={old!r}, "
-                                 f"cannot resume it with {name}={new!r}")
+def _write_config(checkpoint_dir: Path, config: Any) -> None:
+    """config.json beside the checkpoints: what made them (nanoGPT-style)."""
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
+    (checkpoint_dir / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
+
+
+def _config_difference(checkpoint_dir: Path, config: Any) -> str:
+    """'made with g_filters=64, this run has g_filters=128' for the model fields that differ."""
+    path = checkpoint_dir / CONFIG_FILE
+    if not path.exists():
+        return ""
+    saved, current = json.loads(path.read_text()), config.to_dict()
+    common = {f.name for f in dataclasses.fields(TrainingConfig)}
+    changed = [k for k in current if k not in common and k in saved and saved[k] != current[k]]
+    if not changed:
+        return ""
+    return (f"it was made with {', '.join(f'{k}={saved[k]!r}' for k in changed)}; "
+            f"this run has {', '.join(f'{k}={current[k]!r}' for k in changed)}")

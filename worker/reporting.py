@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from core.db import session_scope
 from core.services import artifacts, jobs
+from gans.train import TrainingHooks
 from worker.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -58,28 +61,69 @@ class JobReporter:
                                          name=name, data=data, content_type=content_type, info=info)
 
 
-class TrainingReporter(JobReporter):
+class TrainingReporter(JobReporter, TrainingHooks):
     """gans.train's TrainingHooks, backed by the job's row."""
+
+    def __init__(self, ctx: WorkerContext, job_id: int) -> None:
+        super().__init__(ctx, job_id)
+        self.quality: dict[str, float] = {}
+        self.warnings: list[str] = []
 
     def on_progress(self, progress: Any) -> None:
         data = asdict(progress)
         self.progress(data, force=data["step"] >= data["total_steps"])
 
     def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float]) -> None:
-        assert self.ctx.settings.checkpoint_dir is not None
-        relative = os.path.relpath(path, self.ctx.settings.checkpoint_dir)
         with session_scope(self.ctx.sessions) as session:
-            artifacts.add_checkpoint(session=session, job_id=self.job_id, step=step, epoch=epoch, path=relative,
-                                     metrics=_finite(metrics))
+            artifacts.add_checkpoint(session=session, job_id=self.job_id, step=step, epoch=epoch,
+                                     path=self._relative(path), metrics=finite(metrics))
+
+    def on_checkpoints_kept(self, kept: list[str], best: str | None) -> None:
+        """Mark which recorded checkpoints are still on disk, and the best one."""
+        with session_scope(self.ctx.sessions) as session:
+            artifacts.mark_checkpoints(session=session, job_id=self.job_id, kept=[self._relative(p) for p in kept],
+                                       best=self._relative(best) if best else None)
 
     def on_sample_grid(self, png: bytes, step: int) -> None:
         self.artifact(kind="sample_grid", name=f"samples-step{step:07d}.png", data=png, content_type="image/png",
                       info={"step": step})
 
+    def on_quality(self, step: int, metrics: dict[str, float]) -> None:
+        self.quality = dict(metrics) | {"swd_step": step}
+
+    def on_warning(self, message: str) -> None:
+        """Keep the run going, but flag the job (its `warnings` and metrics say what was seen)."""
+        log.warning("job %s: %s", self.job_id, message)
+        self.warnings.append(message)
+        with session_scope(self.ctx.sessions) as session:
+            jobs.add_warning(session=session, job_id=self.job_id, message=message)
+
+    def on_run_files(self, loss_curve_png: bytes, tensorboard_dir: str) -> None:
+        self.artifact(kind="loss_curve", name="loss-curve.png", data=loss_curve_png, content_type="image/png")
+        for events in sorted(Path(tensorboard_dir).rglob("events.out.tfevents.*")):
+            self.artifact(kind="tensorboard", name=f"tensorboard-{events.name}", data=events.read_bytes(),
+                          content_type="application/octet-stream", info={"file": events.name})
+
     def should_stop(self) -> bool:
         return self.cancel_requested()
 
+    def final_metrics(self, result: Any) -> dict[str, Any]:
+        """What the job row keeps: last losses, speed, quality, counters, warnings flag."""
+        metrics: dict[str, Any] = finite(result.metrics) | finite(self.quality)
+        metrics |= {"steps": result.step, "epochs": result.epoch, "warned": bool(self.warnings)}
+        return metrics
 
-def _finite(metrics: dict[str, float]) -> dict[str, float | None]:
-    """JSON has no NaN: store non-finite numbers as null."""
-    return {k: (float(v) if v == v and abs(v) != float("inf") else None) for k, v in metrics.items()}
+    def _relative(self, path: str) -> str:
+        assert self.ctx.settings.checkpoint_dir is not None
+        return os.path.relpath(path, self.ctx.settings.checkpoint_dir)
+
+
+def finite(metrics: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no NaN: store non-finite numbers as null, round the rest."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            out[key] = round(value, 6) if math.isfinite(value) else None
+        else:
+            out[key] = value
+    return out

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
@@ -65,3 +66,18 @@ def add_checkpoint(*, session: Session, job_id: int, step: int, epoch: int, path
     session.add(checkpoint)
     session.flush()
     return checkpoint
+
+
+def mark_checkpoints(*, session: Session, job_id: int, kept: list[str], best: str | None) -> None:
+    """Record which of a job's checkpoints are still on disk and which is the best."""
+    records = list(session.scalars(select(Checkpoint).where(Checkpoint.job_id == job_id)))
+    for checkpoint in records:
+        checkpoint.kept = checkpoint.path in kept or checkpoint.path == best
+        checkpoint.best = best is not None and checkpoint.path == best
+    if best is not None and best not in {c.path for c in records}:
+        # the best copy lives apart from the last K; record it like the checkpoint of the same step
+        step = int(best.rsplit("-", 1)[-1])
+        twin = next((c for c in records if c.step == step), None)
+        session.add(Checkpoint(job_id=job_id, step=step, epoch=twin.epoch if twin else 0, path=best,
+                               metrics=twin.metrics if twin else {}, kept=True, best=True))
+    session.flush()

@@ -152,3 +152,10 @@ def finish_job(*, session: Session, job_id: int, status: JobStatus, error: str |
 def fail_queued_job(*, session: Session, job_id: int, error: str) -> None:
     """Fail a job that could not be sent to the broker (it never ran)."""
     _set_status(session, job_id, JobStatus.QUEUED, JobStatus.FAILED, finished_at=utcnow(), error=error)
+
+
+def add_warning(*, session: Session, job_id: int, message: str) -> None:
+    """Flag a running job with something it noticed but did not stop for."""
+    job = get_job(session=session, job_id=job_id)
+    job.warnings = [*job.warnings, message]
+    session.flush()

@@ -84,12 +84,19 @@ def _upload(client: FlaskClient, count: int) -> int:
 def test_train_generate_download(client: FlaskClient, worker: None) -> None:
     dataset = _upload(client, 40)
     job = _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "model_name": "tiny-cats",
-                           "params": TINY | {"epochs": 3}})
+                           "params": TINY | {"epochs": 3, "keep_checkpoints": 2}})
     done = _wait(client, job["id"], _finished)
     assert done["status"] == "succeeded", done["error"]
     assert done["progress"]["step"] == done["progress"]["total_steps"] == 15 and done["progress"]["fraction"] == 1
     assert done["progress"]["epoch"] == 3 and done["started_at"] and done["finished_at"]
-    assert [c["step"] for c in done["checkpoints"]] == [5, 10, 15]  # one per epoch
+    regular = [c for c in done["checkpoints"] if not c["best"]]
+    assert [c["step"] for c in regular] == [5, 10, 15]  # one per epoch
+    assert [c["kept"] for c in regular] == [False, True, True]  # keep_checkpoints=2 prunes the oldest
+    [best] = [c for c in done["checkpoints"] if c["best"]]
+    assert best["step"] == 15 and best["kept"]
+    assert done["metrics"]["swd_mean"] > 0 and done["metrics"]["warned"] is False
+    kinds = {a["kind"] for a in done["artifacts"]}
+    assert {"sample_grid", "loss_curve", "tensorboard"} <= kinds
     grids = [a for a in done["artifacts"] if a["kind"] == "sample_grid"]
     assert grids, done["artifacts"]
     grid = Image.open(io.BytesIO(_download(client, grids[0])))

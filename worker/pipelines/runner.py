@@ -38,6 +38,8 @@ class ClaimedJob:
     params: dict[str, Any]
     data_dir: Path | None
     source: SourceVersion | None
+    dataset_id: int | None = None
+    resume_from: str | None = None  # checkpoint prefix relative to the checkpoint dir
 
 
 def claim(ctx: WorkerContext, job_id: int) -> ClaimedJob | None:
@@ -54,7 +56,8 @@ def claim(ctx: WorkerContext, job_id: int) -> ClaimedJob | None:
             assert ctx.settings.model_repository is not None
             source = SourceVersion(version.id, version.name, version.version,
                                    ctx.settings.model_repository / version.path, version.z_dim, version.image_size)
-        return ClaimedJob(job.id, job.model, dict(job.params), data_dir, source)
+        resume_from = job.resume_from.path if job.resume_from is not None else None
+        return ClaimedJob(job.id, job.model, dict(job.params), data_dir, source, job.dataset_id, resume_from)
 
 
 def finish(ctx: WorkerContext, job_id: int, status: JobStatus, *, error: str | None = None,

@@ -12,14 +12,14 @@ import pytest
 from PIL import Image
 
 from gans.config import DCGANConfig
-from gans.train import Progress, TrainResult, train_dcgan
+from gans.train import Progress, TrainingHooks, TrainResult, train_dcgan
 
 # 20 images / batch 8 = 2 steps per epoch; 3 epochs = 6 steps.
 TINY = DCGANConfig(image_size=32, g_filters=64, d_filters=16, batch_size=8, epochs=3,
                    sample_every_steps=4, seed=5)
 
 
-class RecordingHooks:
+class RecordingHooks(TrainingHooks):
     """Record every hook call; ask to stop once stop_after steps were reported."""
 
     def __init__(self, stop_after: int | None = None):
@@ -27,6 +27,9 @@ class RecordingHooks:
         self.progress: list[Progress] = []
         self.checkpoints: list[tuple[str, int, int, dict[str, float]]] = []
         self.grids: list[tuple[bytes, int]] = []
+        self.quality: list[tuple[int, dict[str, float]]] = []
+        self.kept: list[tuple[list[str], str | None]] = []
+        self.files: list[tuple[bytes, str]] = []
 
     def on_progress(self, progress: Progress) -> None:
         self.progress.append(progress)
@@ -36,6 +39,15 @@ class RecordingHooks:
 
     def on_sample_grid(self, png: bytes, step: int) -> None:
         self.grids.append((png, step))
+
+    def on_quality(self, step: int, metrics: dict[str, float]) -> None:
+        self.quality.append((step, metrics))
+
+    def on_checkpoints_kept(self, kept: list[str], best: str | None) -> None:
+        self.kept.append((kept, best))
+
+    def on_run_files(self, loss_curve_png: bytes, tensorboard_dir: str) -> None:
+        self.files.append((loss_curve_png, tensorboard_dir))
 
     def should_stop(self) -> bool:
         return self.stop_after is not None and len(self.progress) >= self.stop_after
@@ -67,7 +79,15 @@ def test_short_run_reports_checkpoints_and_samples(image_dir: Path, tmp_path: Pa
     assert grid.size == (8 * 32, 8 * 32) and grid.mode == "RGB"
     assert (result.stopped, result.step, result.epoch) == (False, 6, 3)
     assert result.metrics["g_loss"] == hooks.progress[-1].g_loss
-    assert set(result.metrics) == {"g_loss", "d_loss", "images_per_second"}
+    assert set(result.metrics) == {"g_loss", "d_loss", "images_per_second", "swd_mean", "swd_32px", "swd_16px"}
+    assert result.metrics["swd_mean"] > 0  # measured at the end of the run
+    assert hooks.quality == [(6, {k: v for k, v in result.metrics.items() if k.startswith("swd")})]
+    assert len(hooks.kept[-1][0]) == 3 and hooks.kept[-1][1].endswith("best/ckpt-6")
+    curve = Image.open(io.BytesIO(hooks.files[0][0]))
+    assert curve.format == "PNG" and curve.width > 400
+    assert any(Path(hooks.files[0][1]).glob("events.out.tfevents.*"))
+    history = (tmp_path / "ckpt" / "history.jsonl").read_text().splitlines()
+    assert len(history) == 7  # six steps of losses and one quality row
 
 
 def test_max_steps_caps_the_run(image_dir: Path, tmp_path: Path) -> None:
@@ -122,11 +142,12 @@ def test_resume_refuses_another_architecture(image_dir: Path, tmp_path: Path) ->
 
 
 def test_time_budget_ends_the_run_normally_before_its_target(image_dir: Path, tmp_path: Path) -> None:
-    config = dataclasses.replace(TINY, epochs=10_000, max_seconds=3.0)
+    config = dataclasses.replace(TINY, epochs=10_000, max_seconds=6.0)
     hooks = RecordingHooks()
     result = train_dcgan(config, image_dir, tmp_path / "ckpt", hooks)
     assert not result.stopped
     assert 0 < result.step < 20_000
     assert hooks.checkpoints[-1][1] == result.step  # the run ends with a checkpoint and a sample sheet
     assert hooks.grids[-1][1] == result.step
-    assert hooks.progress[-1].total_steps < 20_000  # progress is told the budget, not the epoch target
+    if len(hooks.progress) >= 2:  # once the speed is known, progress is told the budget, not the epoch target
+        assert hooks.progress[-1].total_steps < 20_000

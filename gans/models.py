@@ -31,6 +31,7 @@ class DCGAN(keras.Model):
         if config.ema_decay is not None:
             self.ema_generator = build_generator(config)
             self.ema_generator.set_weights(self.generator.get_weights())
+        self.ema_updates = tf.Variable(0, dtype=tf.int64, trainable=False)  # for the EMA warm-up
 
     def compile(self, d_optimizer: keras.optimizers.Optimizer,
                 g_optimizer: keras.optimizers.Optimizer) -> None:
@@ -50,6 +51,7 @@ class DCGAN(keras.Model):
             d_optimizer=self.d_optimizer, rng=self.rng)
         if self.ema_generator is not None:
             objects["ema_generator"] = self.ema_generator
+            objects["ema_updates"] = self.ema_updates
         return objects
 
     @property
@@ -95,6 +97,9 @@ class DCGAN(keras.Model):
         """Move the EMA generator towards G; moving BatchNorm statistics are averaged too."""
         if self.ema_generator is None:
             return
-        decay = self.config.ema_decay
+        # Warm-up as tf.train.ExponentialMovingAverage(num_updates=...): early on the average follows G
+        # closely, so a short run's samples and export are not still the untrained initial weights.
+        updates = tf.cast(self.ema_updates.assign_add(1), tf.float32)
+        decay = tf.minimum(self.config.ema_decay, (1.0 + updates) / (10.0 + updates))
         for ema_var, var in zip(self.ema_generator.weights, self.generator.weights, strict=True):
             ema_var.assign(decay * ema_var + (1.0 - decay) * var)

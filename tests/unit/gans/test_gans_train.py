@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from gans.config import DCGANConfig
+from gans.dcgan import build as build_dcgan
 from gans.train import Progress, TrainingHooks, TrainResult, train_dcgan
 
 # 20 images / batch 8 = 2 steps per epoch; 3 epochs = 6 steps.
@@ -151,3 +152,16 @@ def test_time_budget_ends_the_run_normally_before_its_target(image_dir: Path, tm
     assert hooks.grids[-1][1] == result.step
     if len(hooks.progress) >= 2:  # once the speed is known, progress is told the budget, not the epoch target
         assert hooks.progress[-1].total_steps < 20_000
+
+
+def test_ema_generator_follows_g_early_on(image_dir: Path, tmp_path: Path) -> None:
+    config = dataclasses.replace(TINY, ema_decay=0.999, epochs=2)
+    result = train_dcgan(config, image_dir, tmp_path / "ckpt", RecordingHooks())
+    model = result.model
+    initial = build_dcgan(config).ema_generator.get_weights()
+    trained_g, ema = model.generator.get_weights(), model.ema_generator.get_weights()
+    # with warm-up, after 4 updates the average sits near G, far from the initial weights
+    moved = sum(float(np.abs(e - i).sum()) for e, i in zip(ema, initial, strict=True))
+    gap = sum(float(np.abs(e - g).sum()) for e, g in zip(ema, trained_g, strict=True))
+    assert gap < 0.5 * moved
+    assert int(model.ema_updates.numpy()) == result.step

@@ -14,7 +14,7 @@ MODEL_NAME = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{0,99}$",
                              error="Use 1-100 lowercase letters, digits, '.', '_' or '-', starting alphanumeric.")
 SEED = validate.Range(min=0, max=2**31 - 1)
 
-TRAIN_ONLY = ("model", "dataset", "params", "model_name")
+TRAIN_ONLY = ("model", "dataset", "params", "model_name", "resume_from")
 GENERATE_ONLY = ("model_version", "count", "seed")
 
 
@@ -26,6 +26,8 @@ class JobCreateSchema(Schema):
     dataset = StrictInt(validate=validate.Range(min=1), metadata={"description": "train: dataset id"})
     params = fields.Dict(keys=fields.String(), metadata={"description": "train: hyperparameters (see README)"})
     model_name = fields.String(validate=MODEL_NAME, metadata={"description": "train: name to export under"})
+    resume_from = StrictInt(validate=validate.Range(min=1), metadata={
+        "description": "train: start from this checkpoint id, inheriting its job's params"})
     model_version = StrictInt(validate=validate.Range(min=1), metadata={"description": "generate: model version id"})
     count = StrictInt(validate=validate.Range(min=1), metadata={"description": "generate: how many images"})
     seed = StrictInt(validate=SEED, metadata={"description": "generate: same seed, same images"})

@@ -42,7 +42,8 @@ def create_job() -> ResponseReturnValue:
 def _create(session: Session, data: dict[str, Any]) -> Job:
     if data["type"] == JobType.TRAIN:
         return service.create_train_job(session=session, model=data["model"], dataset_id=data["dataset"],
-                                        params=data.get("params"), model_name=data.get("model_name"))
+                                        params=data.get("params"), model_name=data.get("model_name"),
+                                        resume_from=data.get("resume_from"))
     limit = context().settings.max_generate_count
     if data["count"] > limit:
         raise InvalidInput(f"count must be at most {limit} (CATGAN_MAX_GENERATE_COUNT)",

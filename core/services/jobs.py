@@ -13,15 +13,23 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
-from core.models import Dataset, Job, ModelVersion, utcnow
+from core.models import Checkpoint, Dataset, Job, ModelVersion, utcnow
 from core.params import resolve_train_params
 from core.states import JobStatus, JobType, check_transition, is_terminal
 
 
 def create_train_job(*, session: Session, model: str, dataset_id: int, params: dict[str, Any] | None,
-                     model_name: str | None = None) -> Job:
-    """A queued train job with its params validated and completed."""
-    resolved = resolve_train_params(model, params)
+                     model_name: str | None = None, resume_from: int | None = None) -> Job:
+    """A queued train job with its params validated and completed.
+
+    With `resume_from` (a checkpoint id), the run starts from that checkpoint and inherits its job's
+    params; the given params override them (e.g. a later `epochs` target).
+    """
+    checkpoint = _resume_checkpoint(session, model, resume_from) if resume_from is not None else None
+    inherited = {k: v for k, v in checkpoint.job.params.items() if k != "model_name"} if checkpoint else {}
+    if params is not None and not isinstance(params, dict):
+        raise InvalidInput("params must be an object", fields={"params": ["Not a valid mapping type."]})
+    resolved = resolve_train_params(model, inherited | (params or {}))
     dataset = session.get(Dataset, dataset_id)
     if dataset is None:
         raise InvalidInput(f"dataset {dataset_id} does not exist; create it with POST /v1/datasets first",
@@ -33,10 +41,26 @@ def create_train_job(*, session: Session, model: str, dataset_id: int, params: d
             fields={"params": {"batch_size": ["Larger than the dataset."]}},
         )
     resolved["model_name"] = model_name or f"{model}-{dataset.name}"
-    job = Job(type=JobType.TRAIN, model=model, dataset_id=dataset.id, params=resolved)
+    job = Job(type=JobType.TRAIN, model=model, dataset_id=dataset.id, params=resolved,
+              resume_from_checkpoint_id=checkpoint.id if checkpoint else None)
     session.add(job)
     session.flush()
     return job
+
+
+def _resume_checkpoint(session: Session, model: str, checkpoint_id: int) -> Checkpoint:
+    """The checkpoint a new run may start from: it exists, is still on disk and is of the same model."""
+    checkpoint = session.get(Checkpoint, checkpoint_id)
+    if checkpoint is None:
+        raise InvalidInput(f"checkpoint {checkpoint_id} does not exist", code="checkpoint_not_found",
+                           fields={"resume_from": ["No such checkpoint."]})
+    if not checkpoint.kept:
+        raise InvalidInput(f"checkpoint {checkpoint_id} was pruned from disk; pick a kept one (see the job's "
+                           "checkpoints)", code="checkpoint_pruned", fields={"resume_from": ["Pruned."]})
+    if checkpoint.job.model != model:
+        raise InvalidInput(f"checkpoint {checkpoint_id} is of a {checkpoint.job.model} run, not {model}",
+                           fields={"resume_from": [f"A {checkpoint.job.model} checkpoint."]})
+    return checkpoint
 
 
 def create_generate_job(*, session: Session, model_version_id: int, count: int, seed: int) -> Job:

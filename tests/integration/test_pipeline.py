@@ -143,3 +143,25 @@ def test_cancel_running_and_queued_jobs(client: FlaskClient, worker: None) -> No
     time.sleep(2)  # the worker now receives the cancelled job's task, and must drop it
     never = client.get(f"/v1/jobs/{queued['id']}").get_json()
     assert never["status"] == "cancelled" and never["started_at"] is None and never["progress"] == {"fraction": None}
+
+
+def test_a_new_job_resumes_from_a_checkpoint_to_its_own_target(client: FlaskClient, worker: None) -> None:
+    dataset = _upload(client, 40)
+    first = _wait(client, _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset,
+                                           "params": TINY | {"epochs": 2}})["id"], _finished)
+    assert first["status"] == "succeeded", first["error"]
+    last = [c for c in first["checkpoints"] if not c["best"]][-1]
+    assert last["step"] == 10
+
+    wrong = client.post("/v1/jobs", json={"type": "train", "model": "dcgan", "dataset": dataset,
+                                          "resume_from": 987654})
+    assert wrong.status_code == 422 and wrong.get_json()["error"]["code"] == "checkpoint_not_found"
+
+    second = _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "resume_from": last["id"],
+                              "params": {"epochs": 3}})
+    assert second["params"]["g_filters"] == TINY["g_filters"] and second["params"]["epochs"] == 3  # inherited
+    assert second["resume_from"] == last["id"]
+    done = _wait(client, second["id"], _finished)
+    assert done["status"] == "succeeded", done["error"]
+    assert done["progress"]["step"] == 15  # continued from step 10 to the new target, not 15 more
+    assert [c["step"] for c in done["checkpoints"] if not c["best"]] == [15]

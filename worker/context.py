@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import make_engine, make_session_factory
@@ -17,12 +18,13 @@ class WorkerContext:
     settings: Settings
     sessions: sessionmaker[Session]
     repository: ModelRepository
+    celery: Celery  # to hand a job back to the queue on shutdown
 
 
 @lru_cache(maxsize=1)
-def build_context(settings: Settings) -> WorkerContext:
+def build_context(settings: Settings, celery: Celery) -> WorkerContext:
     """The context of this worker process (engines are per process, created on first use)."""
     settings.ensure_directories()
     assert settings.model_repository is not None
     return WorkerContext(settings=settings, sessions=make_session_factory(make_engine(settings)),
-                         repository=ModelRepository(settings.model_repository))
+                         repository=ModelRepository(settings.model_repository), celery=celery)

@@ -14,6 +14,7 @@ from core.db import session_scope
 from core.services import artifacts, jobs
 from gans.train import TrainingHooks
 from worker.context import WorkerContext
+from worker.shutdown import shutting_down
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ class JobReporter:
         if force or self._progress.ready():
             with session_scope(self.ctx.sessions) as session:
                 jobs.record_progress(session=session, job_id=self.job_id, progress=progress, metrics=metrics)
+
+    def interrupted(self) -> bool:
+        """The job must stop now: cancelled by a user, or this worker is shutting down."""
+        return shutting_down() or self.cancel_requested()
 
     def cancel_requested(self) -> bool:
         """Poll the job's cancel flag, at most once per poll interval."""
@@ -105,7 +110,7 @@ class TrainingReporter(JobReporter, TrainingHooks):
                           content_type="application/octet-stream", info={"file": events.name})
 
     def should_stop(self) -> bool:
-        return self.cancel_requested()
+        return self.interrupted()
 
     def final_metrics(self, result: Any) -> dict[str, Any]:
         """What the job row keeps: last losses, speed, quality, counters, warnings flag."""

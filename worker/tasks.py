@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.queue import TASK_GENERATE, TASK_TRAIN
+from worker import shutdown  # noqa: F401  (connects the shutdown signal)
 from worker.app import app, settings
 from worker.context import build_context
 
@@ -12,7 +13,7 @@ def train(job_id: int) -> None:
     """Train the GAN of a queued train job."""
     from worker.pipelines.train import run_train_job  # imports TensorFlow inside the task process only
 
-    run_train_job(build_context(settings), job_id)
+    run_train_job(build_context(settings, app), job_id)
 
 
 @app.task(name=TASK_GENERATE, acks_late=True, reject_on_worker_lost=True)
@@ -20,4 +21,4 @@ def generate(job_id: int) -> None:
     """Draw the images of a queued generate job."""
     from worker.pipelines.generate import run_generate_job
 
-    run_generate_job(build_context(settings), job_id)
+    run_generate_job(build_context(settings, app), job_id)

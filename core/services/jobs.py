@@ -183,3 +183,8 @@ def add_warning(*, session: Session, job_id: int, message: str) -> None:
     job = get_job(session=session, job_id=job_id)
     job.warnings = [*job.warnings, message]
     session.flush()
+
+
+def requeue_job(*, session: Session, job_id: int) -> bool:
+    """Hand a running job back to the queue (its worker is shutting down); False if it is not running."""
+    return _set_status(session, job_id, JobStatus.RUNNING, JobStatus.QUEUED)

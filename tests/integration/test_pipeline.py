@@ -165,3 +165,27 @@ def test_a_new_job_resumes_from_a_checkpoint_to_its_own_target(client: FlaskClie
     assert done["status"] == "succeeded", done["error"]
     assert done["progress"]["step"] == 15  # continued from step 10 to the new target, not 15 more
     assert [c["step"] for c in done["checkpoints"] if not c["best"]] == [15]
+
+
+def test_sigterm_hands_a_running_job_to_the_next_worker(client: FlaskClient, env: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    dataset = _upload(client, 40)
+    with worker_process(env, tmp_path / "first.log") as first:
+        job = _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "model_name": "relay",
+                               "params": TINY | {"epochs": 12, "checkpoint_every_epochs": 100}})
+        _wait(client, job["id"], lambda j: (j["progress"].get("step") or 0) >= 8)
+        first.terminate()  # SIGTERM: a deploy or a preemption
+        assert first.wait(60) == 0
+    handed_back = client.get(f"/v1/jobs/{job['id']}").get_json()
+    assert handed_back["status"] == "queued"
+    [checkpoint] = handed_back["checkpoints"]  # saved on the way out, though no epoch checkpoint was due
+    assert 8 <= checkpoint["step"] < 60
+
+    with worker_process(env, tmp_path / "second.log"):
+        done = _wait(client, job["id"], _finished)
+    assert done["status"] == "succeeded", done["error"]
+    assert done["progress"]["step"] == done["progress"]["total_steps"] == 60  # 12 epochs, not 12 more
+    steps = [c["step"] for c in done["checkpoints"] if not c["best"]]
+    assert steps == [checkpoint["step"], 60]
+    assert [m["name"] for m in client.get("/v1/models").get_json()["items"]] == ["relay"]
+    assert client.get("/v1/models").get_json()["items"][0]["latest_version"] == 1  # exported exactly once

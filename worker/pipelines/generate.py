@@ -10,14 +10,15 @@ import numpy as np
 
 from core.db import session_scope
 from core.services import artifacts
-from core.states import JobStatus
+from core.states import JobStatus, JobType
 from core.storage import atomic_output
 from serving.latents import latent_batch
 from serving.local import load_local_generator
 from worker.context import WorkerContext
 from worker.images import contact_sheet, encode_png
-from worker.pipelines.runner import ClaimedJob, JobInputError, finish, run_job
+from worker.pipelines.runner import ClaimedJob, JobInputError, finish, requeue, run_job
 from worker.reporting import JobReporter
+from worker.shutdown import shutting_down
 
 BATCH = 64
 PREVIEW = 64
@@ -40,16 +41,19 @@ def _generate(ctx: WorkerContext, job: ClaimedJob) -> None:
     started, preview = time.monotonic(), []
     with atomic_output(out) as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as archive:
         for start in range(0, count, BATCH):
-            if reporter.cancel_requested():
+            if reporter.interrupted():
                 break
             images = generator(latent_batch(seed, start, min(BATCH, count - start), source.z_dim))
             _write_images(archive, images, start)
             preview.extend(images[: max(0, PREVIEW - len(preview))])
             done = start + len(images)
             reporter.progress(_progress(done, count, started), force=done == count)
-    if reporter.cancel_requested():
+    if reporter.interrupted():
         out.unlink(missing_ok=True)
-        finish(ctx, job.id, JobStatus.CANCELLED, error="cancelled by request")
+        if shutting_down():
+            requeue(ctx, job.id, JobType.GENERATE)
+        else:
+            finish(ctx, job.id, JobStatus.CANCELLED, error="cancelled by request")
         return
     _record(ctx, job, out, np.stack(preview))
     seconds = time.monotonic() - started

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.db import session_scope
+from core.queue import enqueue_job
 from core.services import jobs
 from core.services.datasets import dataset_folder
 from core.states import JobStatus
@@ -64,6 +65,15 @@ def finish(ctx: WorkerContext, job_id: int, status: JobStatus, *, error: str | N
            metrics: dict[str, Any] | None = None) -> None:
     with session_scope(ctx.sessions) as session:
         jobs.finish_job(session=session, job_id=job_id, status=status, error=error, metrics=metrics)
+
+
+def requeue(ctx: WorkerContext, job_id: int, job_type: str) -> None:
+    """Hand the job back: queued again in the database, and a new message on the broker."""
+    with session_scope(ctx.sessions) as session:
+        moved = jobs.requeue_job(session=session, job_id=job_id)
+    if moved:
+        enqueue_job(ctx.celery, job_id, job_type)
+        log.info("worker shutting down: job %s handed back to the queue", job_id)
 
 
 def run_job(ctx: WorkerContext, job_id: int, body: Callable[[ClaimedJob], None]) -> None:

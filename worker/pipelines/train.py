@@ -8,13 +8,14 @@ from typing import Any
 
 from core.db import session_scope
 from core.services import models
-from core.states import JobStatus
+from core.states import JobStatus, JobType
 from gans.registry import get_spec, make_config
 from gans.spec import ModelSpec
 from gans.train import TrainResult, train_gan
 from worker.context import WorkerContext
-from worker.pipelines.runner import ClaimedJob, JobInputError, finish, run_job
+from worker.pipelines.runner import ClaimedJob, JobInputError, finish, requeue, run_job
 from worker.reporting import TrainingReporter
+from worker.shutdown import shutting_down
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ def _train(ctx: WorkerContext, job: ClaimedJob) -> None:
     result = train_gan(spec, config, job.data_dir, ctx.settings.checkpoint_dir / f"job-{job.id}", reporter,
                        init_from=init_from)
     metrics = reporter.final_metrics(result)
+    if result.stopped and shutting_down():
+        requeue(ctx, job.id, JobType.TRAIN)  # the next worker resumes from the checkpoint just saved
+        return
     if result.stopped:
         finish(ctx, job.id, JobStatus.CANCELLED, error="cancelled by request; checkpoints kept", metrics=metrics)
         return

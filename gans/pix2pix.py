@@ -1,0 +1,267 @@
+"""pix2pix (Isola et al. 2017) as a pluggable model: edges2cats, sketch in, cat photo out.
+
+G, a U-Net, translates an input image (an edge sketch) into a photo; D, a 70x70 PatchGAN, judges
+(input, photo) pairs patch by patch. G's loss is the GAN loss plus l1_lambda times the L1
+distance to the real photo, which carries the low frequencies while D sharpens the details.
+
+Inference mode, one for everything (sample sheets, quality images, export, translate): dropout
+OFF and BatchNorm on the statistics of each image (gans.nets.pix2pix.BatchStatsNorm, no moving
+averages). The paper runs G at test time exactly as in training, dropout on and batch statistics,
+to avoid a train/test gap that "makes a big difference for batchnorm" (phillipi/pix2pix#34); the
+TF tutorial calls G with training=True for the same reason. We keep that for the normalisation:
+per-image statistics are exactly what G saw in training at the recipe's batch size 1. We drop the
+dropout, whose noise the paper found G mostly ignores ("only minor stochasticity"), so that one
+sketch gives one answer every time, in the sheets, the export and the service alike. The price:
+without dropout the decoder's activations vary less than in training, so outputs shift a little
+from what the training-mode G would draw (most visible early in training).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gans.config import TrainingConfig, _check_in_range, _check_positive_int, _is_int
+from gans.export import METADATA_FILE, to_uint8
+from gans.grid import image_grid
+from gans.nets.pix2pix import build_discriminator, build_generator
+from gans.pairs import DIRECTIONS, ab_pairs_dataset, count_pair_images, edge_pairs_dataset
+from gans.spec import ModelSpec
+
+IMAGE_SIZES = (64, 128, 256)  # 256 is the recipe; 64 and 128 for CPU runs and tests
+SOURCES = ("edges", "ab")
+SAMPLE_PAIRS = 4  # rows of the progress sheet: input | output | target
+INFERENCE_BATCH = 16  # images per generator call in translate and quality_images
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pix2PixConfig(TrainingConfig):
+    """Everything that defines one pix2pix run; defaults are the paper's recipe at 256 px."""
+
+    batch_size: int = 1  # the paper's choice: BatchNorm at batch 1 is per-image normalisation
+    image_size: int = 256  # 64, 128 or 256; the U-Net has log2(image_size) levels
+    ngf: int = 64  # channels of G's first conv; doubles per level up to 8 * ngf
+    ndf: int = 64  # channels of D's first conv; C64-C128-C256-C512
+    l1_lambda: float = 100.0  # weight of the L1 term in G's loss (paper, section 3.1 and 4)
+    lr_g: float = 2e-4  # Adam, both players, as in the paper
+    lr_d: float = 2e-4
+    beta1: float = 0.5  # Adam's first-moment decay; 0.9 makes GAN training oscillate
+    source: str = "edges"  # "edges": pairs drawn from plain photos; "ab": side-by-side AB files
+    direction: str = "AtoB"  # for "ab": which half is the input ("AtoB" or "BtoA")
+
+    def validate(self) -> Pix2PixConfig:
+        """Raise ValueError naming the first bad field; return self so calls can chain."""
+        self.validate_training()
+        if not _is_int(self.image_size) or self.image_size not in IMAGE_SIZES:
+            raise ValueError(f"image_size must be one of {IMAGE_SIZES}, got {self.image_size!r}")
+        for name in ("ngf", "ndf"):
+            _check_positive_int(name, getattr(self, name))
+        _check_in_range("l1_lambda", self.l1_lambda, 0.0, math.inf, ">= 0", low_open=False)
+        for name in ("lr_g", "lr_d"):
+            _check_in_range(name, getattr(self, name), 0.0, math.inf, "> 0")
+        _check_in_range("beta1", self.beta1, 0.0, 1.0, "in [0, 1)", low_open=False)
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {self.direction!r}")
+        if self.source == "edges" and self.direction != "AtoB":
+            raise ValueError("direction must be 'AtoB' with source 'edges' (sketch -> photo); "
+                             "direction only chooses the half of 'ab' images")
+        return self
+
+
+def _bce(logits: tf.Tensor, target: float) -> tf.Tensor:
+    """Return the mean sigmoid cross-entropy of logits (B, P, P, 1) against a constant target."""
+    labels = tf.fill(tf.shape(logits), tf.constant(target, logits.dtype))
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+class Pix2Pix(keras.Model):
+    """U-Net G and PatchGAN D updated together from one forward pass (the TF tutorial's step)."""
+
+    def __init__(self, config: Pix2PixConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        # All randomness of train_step (dropout masks) comes from this checkpointed generator.
+        self.rng = tf.random.Generator.from_seed(config.seed)
+        self.generator = build_generator(config.image_size, config.ngf, self.rng)
+        self.discriminator = build_discriminator(config.image_size, config.ndf)
+
+    def compile(self, d_optimizer: keras.optimizers.Optimizer,
+                g_optimizer: keras.optimizers.Optimizer) -> None:
+        """Attach one optimizer per player and create their slots, so a restore fills them at once."""
+        super().compile()
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Translate inputs (B, S, S, 3) in [-1, 1] into images (B, S, S, 3) in [-1, 1]."""
+        return self.generator(inputs, training=training)
+
+    def trackables(self) -> dict[str, Any]:
+        """Return what a checkpoint must hold for an exact resume."""
+        return dict(generator=self.generator, discriminator=self.discriminator,
+                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer, rng=self.rng)
+
+    def train_step(self, batch: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """One Adam step for each player on a batch of (input, target), each (B, S, S, 3)."""
+        inputs, targets = batch
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fakes = self.generator(inputs, training=True)  # (B, S, S, 3); dropout is G's noise
+            real_logits = self.discriminator([inputs, targets], training=True)  # (B, P, P, 1)
+            fake_logits = self.discriminator([inputs, fakes], training=True)  # (B, P, P, 1)
+            # G: fool D on every patch, and stay close to the target in L1 (low frequencies).
+            gan_loss = _bce(fake_logits, 1.0)
+            l1_loss = tf.reduce_mean(tf.abs(targets - fakes))
+            g_loss = gan_loss + self.config.l1_lambda * l1_loss
+            # D: real pairs towards 1, fake pairs towards 0. The paper halves this sum; under Adam
+            # scaling a loss does not change the step (up to epsilon), so we report it unhalved.
+            d_loss = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
+        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+        g_grads, d_grads = g_tape.gradient(g_loss, g_vars), d_tape.gradient(d_loss, d_vars)
+        self.g_optimizer.apply_gradients(zip(g_grads, g_vars, strict=True))
+        self.d_optimizer.apply_gradients(zip(d_grads, d_vars, strict=True))
+        return {"d_loss": d_loss, "g_loss": g_loss, "gan_loss": gan_loss, "l1_loss": l1_loss}
+
+
+def build(config: Pix2PixConfig) -> Pix2Pix:
+    """Build the model with seeded weights, compiled with the recipe's two Adam optimizers."""
+    config.validate()
+    keras.utils.set_random_seed(config.seed)
+    model = Pix2Pix(config)
+    model.compile(d_optimizer=keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
+                  g_optimizer=keras.optimizers.Adam(config.lr_g, beta_1=config.beta1))
+    return model
+
+
+def pairs_dataset(config: Pix2PixConfig, data_dir: str | Path, *, training: bool, epoch: int = 0,
+                  batch_size: int | None = None) -> tf.data.Dataset:
+    """Return (input, target) batches of the configured source (see gans.pairs)."""
+    size, batch = config.image_size, batch_size or config.batch_size
+    if config.source == "ab":
+        return ab_pairs_dataset(data_dir, size, batch, config.seed, direction=config.direction,
+                                training=training, epoch=epoch)
+    return edge_pairs_dataset(data_dir, size, batch, config.seed, training=training, epoch=epoch)
+
+
+def count_examples(config: Pix2PixConfig, data_dir: str | Path) -> int:
+    """Return the pairs per epoch; raise ValueError when there are fewer than batch_size."""
+    count = count_pair_images(data_dir)
+    if count < config.batch_size:
+        raise ValueError(f"dataset has {count} images, fewer than batch_size {config.batch_size}")
+    return count
+
+
+def epoch_dataset(config: Pix2PixConfig, data_dir: str | Path, epoch: int) -> tf.data.Dataset:
+    """Return the jittered, shuffled batches of a 0-based epoch; the same for the same (seed, epoch)."""
+    return pairs_dataset(config, data_dir, training=True, epoch=epoch)
+
+
+def translate_tensor(generator: keras.Model, images: tf.Tensor) -> tf.Tensor:
+    """Translate uint8 images (N, S, S, 3) to uint8 (N, S, S, 3) in the one inference mode."""
+    inputs = tf.cast(images, tf.float32) / 127.5 - 1.0  # as gans.pairs maps pixels to [-1, 1]
+    # training=False: no dropout, and BatchStatsNorm normalises each image by its own statistics.
+    return to_uint8(generator(inputs, training=False))
+
+
+def sample_inputs(config: Pix2PixConfig, data_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sheet's fixed pairs: the first SAMPLE_PAIRS (input, target), uint8, no jitter."""
+    inputs, targets = next(iter(pairs_dataset(config, data_dir, training=False,
+                                              batch_size=SAMPLE_PAIRS)))
+    return to_uint8(inputs).numpy(), to_uint8(targets).numpy()  # (n, S, S, 3) each
+
+
+def sample_sheet(model: Pix2Pix, inputs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Return a uint8 sheet with one row per pair: input | output | target."""
+    sketches, targets = inputs
+    outputs = translate_tensor(model.generator, tf.constant(sketches)).numpy()
+    rows = np.stack([sketches, outputs, targets], axis=1)  # (n, 3, S, S, 3)
+    return image_grid(rows.reshape(-1, *rows.shape[2:]), columns=3)  # (n * S, 3 * S, 3)
+
+
+def quality_images(model: Pix2Pix, config: Pix2PixConfig, data_dir: str | Path,
+                   n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (real targets, generated outputs), uint8 (n, S, S, 3), for the first n pairs in order.
+
+    Fewer than n when the folder holds fewer pairs.
+    """
+    real, generated = [], []
+    dataset = pairs_dataset(config, data_dir, training=False, batch_size=INFERENCE_BATCH)
+    for inputs, targets in dataset.take(math.ceil(n / INFERENCE_BATCH)):
+        real.append(to_uint8(targets).numpy())
+        generated.append(translate_tensor(model.generator, to_uint8(inputs)).numpy())
+    return np.concatenate(real)[:n], np.concatenate(generated)[:n]
+
+
+class _TranslatorModule(tf.Module):
+    """Hold the generator and its serving function, so the SavedModel owns both."""
+
+    def __init__(self, generator: keras.Model, image_size: int):
+        super().__init__(name="pix2pix_generator")
+        self.generator = generator
+        spec = tf.TensorSpec([None, image_size, image_size, 3], tf.uint8, name="image")
+        self.serve = tf.function(self._serve, input_signature=[spec])
+
+    def _serve(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Translate uint8 sketches (N, S, S, 3) into uint8 images (N, S, S, 3)."""
+        return {"images": translate_tensor(self.generator, image)}
+
+
+def export(model: Pix2Pix, config: Pix2PixConfig, export_dir: str | Path,
+           metadata: dict[str, Any]) -> None:
+    """Save G as a SavedModel, serving_default: image uint8 (N, S, S, 3) -> {"images": uint8}."""
+    export_dir = Path(export_dir)
+    module = _TranslatorModule(model.generator, config.image_size)
+    tf.saved_model.save(module, str(export_dir), signatures={"serving_default": module.serve})
+    info = {"model": "pix2pix", "image_size": config.image_size, "channels": 3,
+            "source": config.source, "direction": config.direction, "input": "image",
+            "inference": "dropout off, per-image normalisation statistics", **metadata}
+    (export_dir / METADATA_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def translate(model_or_export: Pix2Pix | str | Path | Any, images_uint8: np.ndarray) -> np.ndarray:
+    """Translate uint8 images (N, S, S, 3) or one (S, S, 3) with a model, an export dir or a loaded export.
+
+    Raises:
+        ValueError: the images are not uint8 RGB of the model's size.
+    """
+    if isinstance(model_or_export, (str, Path)):
+        model_or_export = tf.saved_model.load(str(model_or_export))
+    if isinstance(model_or_export, keras.Model):
+        generator = getattr(model_or_export, "generator", model_or_export)
+        size, run = generator.input_shape[1], lambda x: translate_tensor(generator, x)
+    else:  # a loaded SavedModel: go through its serving signature, as TF Serving would
+        serve = model_or_export.signatures["serving_default"]
+        size = serve.structured_input_signature[1]["image"].shape[1]
+        run = lambda x: serve(image=x)["images"]  # noqa: E731
+    images = np.asarray(images_uint8)
+    single = images.ndim == 3
+    batch = images[None] if single else images
+    if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[1:] != (size, size, 3):
+        raise ValueError(f"translate needs uint8 images (N, {size}, {size}, 3), "
+                         f"got {images.dtype} {images.shape}")
+    outputs = [run(tf.constant(batch[i:i + INFERENCE_BATCH])).numpy()
+               for i in range(0, len(batch), INFERENCE_BATCH)]
+    result = np.concatenate(outputs) if outputs else np.zeros_like(batch)
+    return result[0] if single else result
+
+
+SPEC = ModelSpec(
+    name="pix2pix",
+    config_type=Pix2PixConfig,
+    build=build,
+    count_examples=count_examples,
+    epoch_dataset=epoch_dataset,
+    sample_inputs=sample_inputs,
+    sample_sheet=sample_sheet,
+    quality_images=quality_images,
+    export=export,
+)

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.params import StrictInt
+from core.params import StrictBool, StrictInt
 from core.states import JobStatus, JobType
 
 NAME = validate.Length(min=1, max=200)
@@ -14,32 +14,44 @@ MODEL_NAME = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{0,99}$",
                              error="Use 1-100 lowercase letters, digits, '.', '_' or '-', starting alphanumeric.")
 SEED = validate.Range(min=0, max=2**31 - 1)
 
-TRAIN_ONLY = ("model", "dataset", "params", "model_name", "resume_from")
-GENERATE_ONLY = ("model_version", "count", "seed")
+# (required, allowed) fields per job type besides "type"
+TYPE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
+    JobType.TRAIN: ({"model", "dataset"}, {"model", "dataset", "params", "model_name", "resume_from"}),
+    JobType.GENERATE: ({"model_version"}, {"model_version", "count", "class_counts", "seed"}),
+    JobType.TRANSLATE: ({"model_version", "dataset"}, {"model_version", "dataset", "from_photos"}),
+}
 
 
 class JobCreateSchema(Schema):
-    """`{"type": "train", "model", "dataset", "params"}` or `{"type": "generate", "model_version", "count", "seed"}`."""
+    """train: `{model, dataset, params, model_name?, resume_from?}`; generate: `{model_version, count |
+    class_counts, seed?}`; translate (pix2pix): `{model_version, dataset, from_photos?}`."""
 
     type = fields.String(required=True, validate=validate.OneOf([t.value for t in JobType]))
     model = fields.String(metadata={"description": "train: the GAN to train, e.g. dcgan"})
-    dataset = StrictInt(validate=validate.Range(min=1), metadata={"description": "train: dataset id"})
+    dataset = StrictInt(validate=validate.Range(min=1), metadata={"description": "train/translate: dataset id"})
     params = fields.Dict(keys=fields.String(), metadata={"description": "train: hyperparameters (see README)"})
     model_name = fields.String(validate=MODEL_NAME, metadata={"description": "train: name to export under"})
     resume_from = StrictInt(validate=validate.Range(min=1), metadata={
         "description": "train: start from this checkpoint id, inheriting its job's params"})
     model_version = StrictInt(validate=validate.Range(min=1), metadata={"description": "generate: model version id"})
     count = StrictInt(validate=validate.Range(min=1), metadata={"description": "generate: how many images"})
+    class_counts = fields.Dict(keys=fields.String(), values=StrictInt(validate=validate.Range(min=0)),
+                               metadata={"description": "generate (cgan): images per class name"})
     seed = StrictInt(validate=SEED, metadata={"description": "generate: same seed, same images"})
+    from_photos = StrictBool(metadata={"description": "translate: draw edge sketches from photos first"})
 
     @validates_schema
     def _fields_for_type(self, data: dict[str, Any], **_: Any) -> None:
-        """Require the fields of the job's type and refuse the other type's."""
-        required, forbidden = (("model", "dataset"), GENERATE_ONLY) if data.get("type") == JobType.TRAIN else (
-            ("model_version", "count"), TRAIN_ONLY)
-        errors = {f: [f"Required for a {data.get('type')} job."] for f in required if f not in data}
-        errors |= {f: [f"Not allowed in a {data.get('type')} job."] for f in forbidden if f in data}
-        if errors and "type" in data:
+        """Require the fields of the job's type and refuse the others'."""
+        kind = data.get("type")
+        if kind not in TYPE_FIELDS:
+            return
+        required, allowed = TYPE_FIELDS[kind]
+        errors = {f: [f"Required for a {kind} job."] for f in sorted(required) if f not in data}
+        errors |= {f: [f"Not allowed in a {kind} job."] for f in sorted(set(data) - allowed - {"type"})}
+        if kind == JobType.GENERATE and ("count" in data) == ("class_counts" in data):
+            errors["count"] = ["Give either count or class_counts (for a conditional model)."]
+        if errors:
             raise ValidationError(errors)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.errors import InvalidInput
 
@@ -44,35 +44,64 @@ class StrictBool(fields.Boolean):
         super().__init__(truthy={True}, falsy={False}, **kwargs)
 
 
-class DCGANParams(Schema):
-    """CatDCGAN recipe defaults (at 64 px, the size of the bundled cat faces)."""
+LEARNING_RATE = validate.Range(min=0, max=1, min_inclusive=False)
+BETA1 = validate.Range(min=0, max=1, max_inclusive=False)
 
-    image_size = StrictInt(load_default=64, validate=validate.OneOf([32, 64, 128]))
+
+class TrainParams(Schema):
+    """What every model's train job shares: schedule, bookkeeping, guard (gans.config.TrainingConfig)."""
+
     epochs = StrictInt(load_default=10, validate=validate.Range(min=1, max=100_000))
     max_steps = StrictInt(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100_000_000))
     max_seconds = StrictFloat(load_default=None, allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
     batch_size = StrictInt(load_default=64, validate=validate.Range(min=1, max=4096))
+    checkpoint_every_epochs = StrictInt(load_default=1, validate=POSITIVE)
+    keep_checkpoints = StrictInt(load_default=3, validate=validate.Range(min=1, max=1000))
+    sample_every_steps = StrictInt(load_default=100, validate=POSITIVE)
+    swd_every_epochs = StrictInt(load_default=None, allow_none=True, validate=POSITIVE)
+    quality_samples = StrictInt(load_default=256, validate=validate.Range(min=16, max=10_000))
+    on_divergence = fields.String(load_default="fail", validate=validate.OneOf(["fail", "warn"]))
+    seed = StrictInt(load_default=_random_seed, validate=validate.Range(min=0, max=2**31 - 1))
+
+
+class DCGANParams(TrainParams):
+    """CatDCGAN recipe defaults (at 64 px, the size of the bundled cat faces)."""
+
+    image_size = StrictInt(load_default=64, validate=validate.OneOf([32, 64, 128]))
     z_dim = StrictInt(load_default=100, validate=validate.Range(min=1, max=4096))
     g_filters = StrictInt(load_default=1024, validate=validate.Range(min=8, max=4096))
     d_filters = StrictInt(load_default=64, validate=validate.Range(min=4, max=1024))
     kernel_size = StrictInt(load_default=5, validate=validate.Range(min=3, max=7))
-    lr_d = StrictFloat(load_default=5e-5, validate=validate.Range(min=0, max=1, min_inclusive=False))
-    lr_g = StrictFloat(load_default=2e-4, validate=validate.Range(min=0, max=1, min_inclusive=False))
-    beta1 = StrictFloat(load_default=0.5, validate=validate.Range(min=0, max=1, max_inclusive=False))
+    lr_d = StrictFloat(load_default=5e-5, validate=LEARNING_RATE)
+    lr_g = StrictFloat(load_default=2e-4, validate=LEARNING_RATE)
+    beta1 = StrictFloat(load_default=0.5, validate=BETA1)
     label_smoothing = StrictFloat(load_default=0.9, validate=validate.Range(min=0, max=1, min_inclusive=False))
     diffaugment = StrictBool(load_default=False)
     ema_decay = StrictFloat(load_default=None, allow_none=True,
                             validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False))
-    checkpoint_every_epochs = StrictInt(load_default=1, validate=POSITIVE)
-    keep_checkpoints = StrictInt(load_default=3, validate=validate.Range(min=1, max=1000))
-    swd_every_epochs = StrictInt(load_default=None, allow_none=True, validate=POSITIVE)
-    quality_samples = StrictInt(load_default=256, validate=validate.Range(min=16, max=10_000))
-    on_divergence = fields.String(load_default="fail", validate=validate.OneOf(["fail", "warn"]))
-    sample_every_steps = StrictInt(load_default=100, validate=POSITIVE)
-    seed = StrictInt(load_default=_random_seed, validate=validate.Range(min=0, max=2**31 - 1))
 
 
-TRAIN_PARAMS: dict[str, type[Schema]] = {"dcgan": DCGANParams}
+class Pix2PixParams(TrainParams):
+    """pix2pix paper defaults (edges2cats at 256 px, batch 1)."""
+
+    batch_size = StrictInt(load_default=1, validate=validate.Range(min=1, max=256))
+    image_size = StrictInt(load_default=256, validate=validate.OneOf([64, 128, 256]))
+    ngf = StrictInt(load_default=64, validate=validate.Range(min=4, max=512))
+    ndf = StrictInt(load_default=64, validate=validate.Range(min=4, max=512))
+    l1_lambda = StrictFloat(load_default=100.0, validate=validate.Range(min=0, max=10_000))
+    lr_g = StrictFloat(load_default=2e-4, validate=LEARNING_RATE)
+    lr_d = StrictFloat(load_default=2e-4, validate=LEARNING_RATE)
+    beta1 = StrictFloat(load_default=0.5, validate=BETA1)
+    source = fields.String(load_default="edges", validate=validate.OneOf(["edges", "ab"]))
+    direction = fields.String(load_default="AtoB", validate=validate.OneOf(["AtoB", "BtoA"]))
+
+    @validates_schema
+    def _direction_needs_ab(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("source") == "edges" and data.get("direction") == "BtoA":
+            raise ValidationError({"direction": ["Edge pairs are always sketch → photo (AtoB)."]})
+
+
+TRAIN_PARAMS: dict[str, type[Schema]] = {"dcgan": DCGANParams, "pix2pix": Pix2PixParams}
 
 
 def train_models() -> list[str]:

@@ -10,10 +10,15 @@ from core.states import JobType
 
 TASK_TRAIN = "gan.train"
 TASK_GENERATE = "gan.generate"
+TASK_TRANSLATE = "gan.translate"
 QUEUE_TRAIN = "train"
 QUEUE_GENERATE = "generate"
 
-TASK_FOR_JOB_TYPE = {JobType.TRAIN: (TASK_TRAIN, QUEUE_TRAIN), JobType.GENERATE: (TASK_GENERATE, QUEUE_GENERATE)}
+TASK_FOR_JOB_TYPE = {
+    JobType.TRAIN: (TASK_TRAIN, QUEUE_TRAIN),
+    JobType.GENERATE: (TASK_GENERATE, QUEUE_GENERATE),
+    JobType.TRANSLATE: (TASK_TRANSLATE, QUEUE_GENERATE),  # inference: runs beside generation
+}
 
 
 def make_celery(settings: Settings, name: str = "catgan") -> Celery:
@@ -29,7 +34,8 @@ def make_celery(settings: Settings, name: str = "catgan") -> Celery:
         worker_prefetch_multiplier=1,  # long tasks: never hold a second one back
         task_queues=[Queue(QUEUE_TRAIN), Queue(QUEUE_GENERATE)],
         task_default_queue=QUEUE_GENERATE,
-        task_routes={TASK_TRAIN: {"queue": QUEUE_TRAIN}, TASK_GENERATE: {"queue": QUEUE_GENERATE}},
+        task_routes={TASK_TRAIN: {"queue": QUEUE_TRAIN}, TASK_GENERATE: {"queue": QUEUE_GENERATE},
+                     TASK_TRANSLATE: {"queue": QUEUE_GENERATE}},
         broker_connection_retry_on_startup=True,
         broker_transport_options={
             # Redis redelivers an unacknowledged task after this long; it must exceed the longest job

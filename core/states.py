@@ -18,6 +18,7 @@ class JobStatus(StrEnum):
 class JobType(StrEnum):
     TRAIN = "train"
     GENERATE = "generate"
+    TRANSLATE = "translate"  # pix2pix: an archive of sketches → cat images
 
 
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})

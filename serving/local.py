@@ -1,19 +1,45 @@
-"""The `local` generation backend: SavedModels loaded in the worker process, cached per version."""
+"""The `local` generation backend: SavedModels loaded in the worker process, cached per version.
+
+It calls the same `serving_default` signatures TensorFlow Serving would: `z` (and `label` for a
+conditional model) → images, or `image` → images for pix2pix.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-GeneratorFn = Callable[[np.ndarray], np.ndarray]
-
 
 @lru_cache(maxsize=4)
-def load_local_generator(export_dir: str) -> GeneratorFn:
-    """z (N, z_dim) float32 → uint8 images (N, H, W, 3), from the SavedModel at `export_dir`."""
-    from gans.export import load_generator  # TensorFlow is imported only in the worker's task process
+def load_export(export_dir: str) -> Any:
+    """The loaded SavedModel at `export_dir` (TensorFlow is imported only in the worker's task process)."""
+    import tensorflow as tf
 
-    return load_generator(Path(export_dir))
+    return tf.saved_model.load(export_dir)
+
+
+def signature_inputs(export_dir: str) -> set[str]:
+    """The input names of the export's serving signature (e.g. {"z"}, {"z", "label"}, {"image"})."""
+    serve = load_export(export_dir).signatures["serving_default"]
+    return set(serve.structured_input_signature[1])
+
+
+def generate_images(export_dir: str, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """uint8 images (N, H, W, C) from latents (N, z_dim) and, for a conditional model, labels (N,)."""
+    import tensorflow as tf
+
+    serve = load_export(export_dir).signatures["serving_default"]
+    inputs = {"z": tf.convert_to_tensor(z, tf.float32)}
+    if labels is not None:
+        inputs["label"] = tf.convert_to_tensor(labels, tf.int32)
+    return serve(**inputs)["images"].numpy()
+
+
+def translate_images(export_dir: str, images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, S, S, 3) → uint8 (N, S, S, 3) through an image-to-image export (pix2pix)."""
+    import tensorflow as tf
+
+    serve = load_export(export_dir).signatures["serving_default"]
+    return serve(image=tf.convert_to_tensor(images, tf.uint8))["images"].numpy()

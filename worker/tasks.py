@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.queue import TASK_GENERATE, TASK_TRAIN
+from core.queue import TASK_GENERATE, TASK_TRAIN, TASK_TRANSLATE
 from worker import shutdown  # noqa: F401  (connects the shutdown signal)
 from worker.app import app, settings
 from worker.context import build_context
@@ -22,3 +22,11 @@ def generate(job_id: int) -> None:
     from worker.pipelines.generate import run_generate_job
 
     run_generate_job(build_context(settings, app), job_id)
+
+
+@app.task(name=TASK_TRANSLATE, acks_late=True, reject_on_worker_lost=True)
+def translate(job_id: int) -> None:
+    """Translate a queued job's sketches into cats (pix2pix)."""
+    from worker.pipelines.translate import run_translate_job
+
+    run_translate_job(build_context(settings, app), job_id)

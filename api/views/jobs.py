@@ -14,7 +14,7 @@ from api.context import context, transaction
 from api.presenters import present_artifact, present_job
 from api.schemas import ItemsSchema, JobCreateSchema, JobListQuerySchema, JobPageSchema, JobSchema
 from api.validation import json_body, load
-from core.errors import InvalidInput, ServiceUnavailable
+from core.errors import ServiceUnavailable
 from core.models import Job
 from core.queue import enqueue_job
 from core.services import jobs as service
@@ -44,13 +44,13 @@ def _create(session: Session, data: dict[str, Any]) -> Job:
         return service.create_train_job(session=session, model=data["model"], dataset_id=data["dataset"],
                                         params=data.get("params"), model_name=data.get("model_name"),
                                         resume_from=data.get("resume_from"))
-    limit = context().settings.max_generate_count
-    if data["count"] > limit:
-        raise InvalidInput(f"count must be at most {limit} (CATGAN_MAX_GENERATE_COUNT)",
-                           fields={"count": [f"Must be at most {limit}."]})
-    seed = data.get("seed", secrets.randbelow(2**31))
-    return service.create_generate_job(session=session, model_version_id=data["model_version"],
-                                       count=data["count"], seed=seed)
+    if data["type"] == JobType.TRANSLATE:
+        return service.create_translate_job(session=session, model_version_id=data["model_version"],
+                                            dataset_id=data["dataset"], from_photos=data.get("from_photos", False))
+    return service.create_generate_job(
+        session=session, model_version_id=data["model_version"], count=data.get("count"),
+        class_counts=data.get("class_counts"), seed=data.get("seed", secrets.randbelow(2**31)),
+        max_count=context().settings.max_generate_count)
 
 
 def _enqueue_or_fail(job_id: int, job_type: str) -> None:

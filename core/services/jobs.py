@@ -30,10 +30,7 @@ def create_train_job(*, session: Session, model: str, dataset_id: int, params: d
     if params is not None and not isinstance(params, dict):
         raise InvalidInput("params must be an object", fields={"params": ["Not a valid mapping type."]})
     resolved = resolve_train_params(model, inherited | (params or {}))
-    dataset = session.get(Dataset, dataset_id)
-    if dataset is None:
-        raise InvalidInput(f"dataset {dataset_id} does not exist; create it with POST /v1/datasets first",
-                           code="dataset_not_found", fields={"dataset": ["No such dataset."]})
+    dataset = _dataset(session, dataset_id)
     if dataset.image_count < resolved["batch_size"]:
         raise InvalidInput(
             f"dataset {dataset.id} has {dataset.image_count} images, fewer than batch_size {resolved['batch_size']}; "
@@ -63,17 +60,75 @@ def _resume_checkpoint(session: Session, model: str, checkpoint_id: int) -> Chec
     return checkpoint
 
 
-def create_generate_job(*, session: Session, model_version_id: int, count: int, seed: int) -> Job:
-    """A queued generate job drawing `count` images from a model version."""
+def create_generate_job(*, session: Session, model_version_id: int, seed: int, count: int | None = None,
+                        class_counts: dict[str, int] | None = None, max_count: int) -> Job:
+    """A queued generate job drawing `count` images (or `class_counts` per class) from a model version."""
+    if count is not None:
+        _check_count(count, max_count)
+    version = _model_version(session, model_version_id)
+    if version.model == "pix2pix":
+        raise InvalidInput(f"model version {version.id} is a pix2pix translator; submit a translate job",
+                           fields={"model_version": ["An image-to-image model."]})
+    classes = list(version.info.get("classes") or [])
+    if class_counts is not None:
+        _check_class_counts(class_counts, classes, version.id)
+        count = sum(class_counts.values())
+    assert count is not None
+    _check_count(count, max_count)
+    params: dict[str, Any] = {"count": count, "seed": seed, "format": "png"}
+    if class_counts is not None:
+        params["class_counts"] = {name: class_counts.get(name, 0) for name in classes}
+    job = Job(type=JobType.GENERATE, model=version.model, source_model_version_id=version.id, params=params)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def _check_count(count: int, max_count: int) -> None:
+    if not 1 <= count <= max_count:
+        raise InvalidInput(f"a generate job makes 1 to {max_count} images (CATGAN_MAX_GENERATE_COUNT), not {count}",
+                           fields={"count": [f"Must be between 1 and {max_count}."]})
+
+
+def _check_class_counts(class_counts: dict[str, int], classes: list[str], version_id: int) -> None:
+    if not classes:
+        raise InvalidInput(f"model version {version_id} is not conditional; ask for a count instead",
+                           fields={"class_counts": ["The model has no classes."]})
+    unknown = sorted(set(class_counts) - set(classes))
+    if unknown:
+        raise InvalidInput(f"unknown classes {', '.join(unknown)}; the model knows {', '.join(classes)}",
+                           fields={"class_counts": [f"Unknown: {', '.join(unknown)}."]})
+
+
+def create_translate_job(*, session: Session, model_version_id: int, dataset_id: int,
+                         from_photos: bool = False) -> Job:
+    """A queued translate job: every image of a dataset through a pix2pix model version."""
+    version = _model_version(session, model_version_id)
+    if version.model != "pix2pix":
+        raise InvalidInput(f"model version {version.id} is a {version.model} generator, not a pix2pix translator",
+                           fields={"model_version": ["Not an image-to-image model."]})
+    dataset = _dataset(session, dataset_id)
+    job = Job(type=JobType.TRANSLATE, model=version.model, source_model_version_id=version.id,
+              dataset_id=dataset.id, params={"from_photos": from_photos, "format": "png"})
+    session.add(job)
+    session.flush()
+    return job
+
+
+def _model_version(session: Session, model_version_id: int) -> ModelVersion:
     version = session.get(ModelVersion, model_version_id)
     if version is None:
         raise InvalidInput(f"model version {model_version_id} does not exist; see GET /v1/models",
                            code="model_version_not_found", fields={"model_version": ["No such model version."]})
-    job = Job(type=JobType.GENERATE, model=version.model, source_model_version_id=version.id,
-              params={"count": count, "seed": seed, "format": "png"})
-    session.add(job)
-    session.flush()
-    return job
+    return version
+
+
+def _dataset(session: Session, dataset_id: int) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise InvalidInput(f"dataset {dataset_id} does not exist; create it with POST /v1/datasets first",
+                           code="dataset_not_found", fields={"dataset": ["No such dataset."]})
+    return dataset
 
 
 def get_job(*, session: Session, job_id: int) -> Job:

@@ -13,7 +13,7 @@ from core.services import artifacts
 from core.states import JobStatus, JobType
 from core.storage import atomic_output
 from serving.latents import latent_batch
-from serving.local import load_local_generator
+from serving.local import generate_images
 from worker.context import WorkerContext
 from worker.images import contact_sheet, encode_png
 from worker.pipelines.runner import ClaimedJob, JobInputError, finish, requeue, run_job
@@ -34,8 +34,9 @@ def _generate(ctx: WorkerContext, job: ClaimedJob) -> None:
     source = job.source
     if source is None or not source.export_dir.is_dir():
         raise JobInputError("the model version's export is missing from the model repository")
-    generator = load_local_generator(str(source.export_dir))
+    export_dir = str(source.export_dir)
     count, seed = int(job.params["count"]), int(job.params["seed"])
+    labels = image_labels(job.params, source.classes)
     reporter = JobReporter(ctx, job.id)
     out = artifacts.job_artifact_dir(ctx.settings, job.id) / "images.zip"
     started, preview = time.monotonic(), []
@@ -43,8 +44,10 @@ def _generate(ctx: WorkerContext, job: ClaimedJob) -> None:
         for start in range(0, count, BATCH):
             if reporter.interrupted():
                 break
-            images = generator(latent_batch(seed, start, min(BATCH, count - start), source.z_dim))
-            _write_images(archive, images, start)
+            size = min(BATCH, count - start)
+            batch_labels = labels[start:start + size] if labels is not None else None
+            images = generate_images(export_dir, latent_batch(seed, start, size, source.z_dim), batch_labels)
+            _write_images(archive, images, start, batch_labels, source.classes)
             preview.extend(images[: max(0, PREVIEW - len(preview))])
             done = start + len(images)
             reporter.progress(_progress(done, count, started), force=done == count)
@@ -61,9 +64,24 @@ def _generate(ctx: WorkerContext, job: ClaimedJob) -> None:
            metrics={"images": count, "seconds": round(seconds, 3), "images_per_second": round(count / seconds, 2)})
 
 
-def _write_images(archive: zipfile.ZipFile, images: np.ndarray, start: int) -> None:
+def image_labels(params: dict, classes: tuple[str, ...]) -> np.ndarray | None:
+    """The class label of every image of a conditional model (None for an unconditional one).
+
+    With class_counts, images come class by class in the model's class order; without, they cycle.
+    """
+    if not classes:
+        return None
+    counts = params.get("class_counts")
+    if counts:
+        return np.concatenate([np.full(counts[name], i, np.int32) for i, name in enumerate(classes)])
+    return (np.arange(int(params["count"])) % len(classes)).astype(np.int32)
+
+
+def _write_images(archive: zipfile.ZipFile, images: np.ndarray, start: int, labels: np.ndarray | None,
+                  classes: tuple[str, ...]) -> None:
     for offset, image in enumerate(images):
-        info = zipfile.ZipInfo(f"cat-{start + offset:07d}.png", date_time=FIXED_ZIP_TIME)
+        folder = f"{classes[labels[offset]]}/" if labels is not None else ""
+        info = zipfile.ZipInfo(f"{folder}cat-{start + offset:07d}.png", date_time=FIXED_ZIP_TIME)
         archive.writestr(info, encode_png(image), compress_type=zipfile.ZIP_STORED)
 
 

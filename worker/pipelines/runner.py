@@ -30,6 +30,7 @@ class SourceVersion:
     export_dir: Path
     z_dim: int
     image_size: int
+    classes: tuple[str, ...] = ()  # a conditional model's class names, in label order
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def claim(ctx: WorkerContext, job_id: int) -> ClaimedJob | None:
         if version is not None:
             assert ctx.settings.model_repository is not None
             source = SourceVersion(version.id, version.name, version.version,
-                                   ctx.settings.model_repository / version.path, version.z_dim, version.image_size)
+                                   ctx.settings.model_repository / version.path, version.z_dim, version.image_size,
+                                   tuple(version.info.get("classes") or ()))
         resume_from = job.resume_from.path if job.resume_from is not None else None
         return ClaimedJob(job.id, job.model, dict(job.params), data_dir, source, job.dataset_id, resume_from)
 

@@ -101,7 +101,52 @@ class Pix2PixParams(TrainParams):
             raise ValidationError({"direction": ["Edge pairs are always sketch → photo (AtoB)."]})
 
 
-TRAIN_PARAMS: dict[str, type[Schema]] = {"dcgan": DCGANParams, "pix2pix": Pix2PixParams}
+class KerasGANParams(TrainParams):
+    """The Keras GAN of "Deep Learning with Python" (CIFAR-10 frogs): 32x32, RMSprop, label noise."""
+
+    batch_size = StrictInt(load_default=20, validate=validate.Range(min=1, max=4096))
+    latent_dim = StrictInt(load_default=32, validate=validate.Range(min=1, max=4096))
+    image_size = StrictInt(load_default=32, validate=validate.OneOf([32, 64, 128]))
+    channels = StrictInt(load_default=3, validate=validate.OneOf([1, 3]))
+    lr_d = StrictFloat(load_default=8e-4, validate=LEARNING_RATE)
+    lr_g = StrictFloat(load_default=4e-4, validate=LEARNING_RATE)
+    clipvalue = StrictFloat(load_default=1.0, validate=validate.Range(min=0, min_inclusive=False))
+    label_noise = StrictFloat(load_default=0.05, validate=validate.Range(min=0, max=0.5))
+    dropout = StrictFloat(load_default=0.4, validate=validate.Range(min=0, max=1, max_inclusive=False))
+
+
+class MLPGANParams(TrainParams):
+    """The minimal fully connected GAN: 28x28 grey."""
+
+    z_dim = StrictInt(load_default=100, validate=validate.Range(min=1, max=4096))
+    hidden_units = StrictInt(load_default=128, validate=validate.Range(min=1, max=8192))
+    hidden_layers = StrictInt(load_default=2, validate=validate.Range(min=1, max=16))
+    image_size = StrictInt(load_default=28, validate=validate.Range(min=8, max=128))
+    lr_d = StrictFloat(load_default=2e-4, validate=LEARNING_RATE)
+    lr_g = StrictFloat(load_default=2e-4, validate=LEARNING_RATE)
+    beta1 = StrictFloat(load_default=0.5, validate=BETA1)
+
+
+class CGANParams(TrainParams):
+    """The conditional GAN (keras-io conditional_gan): class folders, 28x28 grey by default."""
+
+    image_size = StrictInt(load_default=28, validate=validate.OneOf([28, 32, 64]))
+    channels = StrictInt(load_default=1, validate=validate.OneOf([1, 3]))
+    z_dim = StrictInt(load_default=100, validate=validate.Range(min=1, max=4096))
+    g_filters = StrictInt(load_default=128, validate=validate.Range(min=4, max=2048))
+    d_filters = StrictInt(load_default=64, validate=validate.Range(min=4, max=1024))
+    lr_d = StrictFloat(load_default=3e-4, validate=LEARNING_RATE)
+    lr_g = StrictFloat(load_default=3e-4, validate=LEARNING_RATE)
+    beta1 = StrictFloat(load_default=0.5, validate=BETA1)
+
+
+TRAIN_PARAMS: dict[str, type[Schema]] = {
+    "dcgan": DCGANParams,
+    "keras-gan": KerasGANParams,
+    "mlp-gan": MLPGANParams,
+    "cgan": CGANParams,
+    "pix2pix": Pix2PixParams,
+}
 
 
 def train_models() -> list[str]:

@@ -1,0 +1,148 @@
+"""mlp-gan: the minimal, fully connected GAN (Goodfellow et al. 2014) on 28x28 grey images.
+
+The classic MNIST recipe as the Keras GAN examples write it: a 100-d normal latent, two hidden layers
+of 128 with LeakyReLU(0.2) in each net (gans/nets/mlp_gan.py), sigmoid cross-entropy on D's logit
+with the non-saturating G loss, Adam(2e-4, beta1 0.5) for both players, batches of 64. Any image
+folder is read as grey at image_size (cat faces become 28x28 grey cats); the sample sheet is 8x8,
+the quality images and the export are grey: (N, 28, 28, 1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from gans.config import TrainingConfig, _check_in_range, _check_positive_int, _is_int
+from gans.keras_gan import (
+    count_folder_images,
+    export_sampler,
+    folder_batches,
+    generated_images,
+    latent_sheet,
+    real_images,
+    sheet_latents,
+)
+from gans.nets.mlp_gan import build_discriminator, build_generator
+from gans.spec import ModelSpec
+
+NAME = "mlp-gan"
+MIN_SIZE, MAX_SIZE = 8, 128  # image_size bounds: G's last layer has image_size**2 units
+
+
+@dataclass(frozen=True, kw_only=True)
+class MLPGANConfig(TrainingConfig):
+    """Everything that defines one mlp-gan run; the defaults are the MNIST recipe."""
+
+    batch_size: int = 64  # the recipe's (TrainingConfig's default too)
+    z_dim: int = 100  # length of the latent vector z
+    hidden_units: int = 128  # width of every hidden layer of G and D
+    hidden_layers: int = 2  # hidden layers in each net
+    image_size: int = 28  # grey images image_size x image_size; any size from 8 to 128
+    lr_d: float = 2e-4  # Adam rates of D and G
+    lr_g: float = 2e-4
+    beta1: float = 0.5  # Adam's first-moment decay; 0.9 makes GAN training oscillate
+
+    def validate(self) -> MLPGANConfig:
+        """Raise ValueError naming the first bad field; return self so calls can chain."""
+        self.validate_training()
+        if not _is_int(self.image_size) or not MIN_SIZE <= self.image_size <= MAX_SIZE:
+            raise ValueError(f"image_size must be an integer from {MIN_SIZE} to {MAX_SIZE}, "
+                             f"got {self.image_size!r}")
+        for name in ("z_dim", "hidden_units", "hidden_layers"):
+            _check_positive_int(name, getattr(self, name))
+        for name in ("lr_d", "lr_g"):
+            _check_in_range(name, getattr(self, name), 0.0, math.inf, "> 0")
+        _check_in_range("beta1", self.beta1, 0.0, 1.0, "in [0, 1)", low_open=False, high_open=True)
+        return self
+
+
+def _bce(logits: tf.Tensor, target: float) -> tf.Tensor:
+    """Return the mean sigmoid cross-entropy of logits (B, 1) against a constant target."""
+    labels = tf.fill(tf.shape(logits), tf.constant(target, logits.dtype))
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+class MLPGAN(keras.Model):
+    """Two multilayer perceptrons trained in turn: D one step, then G one step."""
+
+    def __init__(self, config: MLPGANConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.generator = build_generator(config)
+        self.discriminator = build_discriminator(config)
+        self.rng = tf.random.Generator.from_seed(config.seed)  # latents; checkpointed for exact resume
+
+    def compile(self, d_optimizer: keras.optimizers.Optimizer,
+                g_optimizer: keras.optimizers.Optimizer) -> None:
+        """Attach one optimizer per player and create their variables now (see TrainableGAN)."""
+        super().compile()
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def sampler(self) -> keras.Model:
+        """Return the generator to sample and export with."""
+        return self.generator
+
+    def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Generate grey images (B, S, S, 1) in [-1, 1] from latents z (B, z_dim)."""
+        return self.generator(z, training=training)
+
+    def trackables(self) -> dict[str, Any]:
+        """Return the nets, optimizers and rng: all an exact resume needs."""
+        return dict(generator=self.generator, discriminator=self.discriminator,
+                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer, rng=self.rng)
+
+    def train_step(self, batch: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Update D on real vs fake, then G to fool the updated D; batch (B, S, S, 1)."""
+        real = batch[0] if isinstance(batch, tuple) else batch  # fit() may wrap it in a tuple
+        batch_size = tf.shape(real)[0]
+
+        # 1. Discriminator: maximise log D(x) + log(1 - D(G(z))), i.e. real -> 1, fake -> 0.
+        fake = self.generator(self.rng.normal([batch_size, self.config.z_dim]), training=True)
+        with tf.GradientTape() as tape:
+            d_loss = (_bce(self.discriminator(real, training=True), 1.0)
+                      + _bce(self.discriminator(fake, training=True), 0.0))
+        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
+
+        # 2. Generator, non-saturating: maximise log D(G(z)) (target 1) on fresh latents.
+        z = self.rng.normal([batch_size, self.config.z_dim])  # (B, z_dim)
+        with tf.GradientTape() as tape:
+            g_loss = _bce(self.discriminator(self.generator(z, training=True), training=True), 1.0)
+        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+
+def build_mlp_gan(config: MLPGANConfig) -> MLPGAN:
+    """Build the model with weights seeded by config.seed, compiled with Adam(lr, beta1) per player."""
+    config.validate()
+    keras.utils.set_random_seed(config.seed)  # Keras' initialisers draw from the global seed
+    model = MLPGAN(config)
+    model.compile(d_optimizer=keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
+                  g_optimizer=keras.optimizers.Adam(config.lr_g, beta_1=config.beta1))
+    return model
+
+
+SPEC = ModelSpec(
+    name=NAME,
+    config_type=MLPGANConfig,
+    build=build_mlp_gan,
+    count_examples=lambda config, data_dir: count_folder_images(data_dir),
+    epoch_dataset=lambda config, data_dir, epoch: folder_batches(
+        data_dir, config.image_size, 1, config.batch_size, config.seed, epoch),
+    sample_inputs=lambda config, data_dir: sheet_latents(config.z_dim, config.seed),
+    sample_sheet=latent_sheet,
+    quality_images=lambda model, config, data_dir, n: (
+        real_images(data_dir, config.image_size, 1, n, config.seed),
+        generated_images(model.sampler, config.z_dim, n, config.seed)),
+    export=lambda model, config, export_dir, metadata: export_sampler(
+        model, export_dir, config.z_dim, NAME, metadata),
+)

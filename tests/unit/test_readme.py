@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from core.params import DCGANParams
+from core.params import TRAIN_PARAMS
 from core.settings import Settings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -13,6 +13,8 @@ def test_every_setting_is_documented() -> None:
         assert f"`CATGAN_{name.upper()}`" in README, name
 
 
-def test_every_dcgan_param_is_documented() -> None:
-    for name in DCGANParams().fields:
-        assert f"`{name}`" in README, name
+def test_every_model_and_param_is_documented() -> None:
+    for model, schema in TRAIN_PARAMS.items():
+        assert f"`{model}`" in README, model
+        for name in schema().fields:
+            assert f"`{name}`" in README, f"{model}.{name}"

@@ -31,8 +31,10 @@ def count_images(directory: str | Path) -> int:
 
 def load_image(path: tf.Tensor, image_size: int, channels: int = 3) -> tf.Tensor:
     """Read one file into (S, S, channels) float32 in [-1, 1], centre-cropped to a square."""
-    image = tf.io.decode_image(tf.io.read_file(path), channels=channels,
-                               expand_animations=False)  # (H, W, C) uint8; grey/RGBA -> RGB
+    # Always decode RGB: BMP and GIF decoders refuse channels=1, and every format then greys the same way.
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)  # (H, W, 3) uint8
+    if channels == 1:
+        image = tf.image.rgb_to_grayscale(image)  # (H, W, 1)
     height, width = tf.shape(image)[0], tf.shape(image)[1]
     side = tf.minimum(height, width)
     image = tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2,

@@ -65,3 +65,55 @@ def test_pix2pix_trains_and_translates_sketches(client: FlaskClient, worker: Non
         names = zf.namelist()
         assert len(names) == 6 and all(n.endswith(".png") for n in names)
         assert Image.open(io.BytesIO(zf.read(names[0]))).size == (64, 64)
+
+
+def _images_of(client: FlaskClient, job: dict) -> dict[str, Image.Image]:
+    [archive] = [a for a in job["artifacts"] if a["kind"] == "images"]
+    with client.get(archive["url"]) as response, zipfile.ZipFile(io.BytesIO(response.data)) as zf:
+        return {name: Image.open(io.BytesIO(zf.read(name))) for name in zf.namelist()}
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+@pytest.mark.parametrize("model,params,size,mode", [
+    ("mlp-gan", {"batch_size": 8}, 28, "L"),
+    ("keras-gan", {"batch_size": 4, "max_steps": 2}, 32, "RGB"),
+])
+def test_unconditional_models_train_and_generate(client: FlaskClient, worker: None, model: str, params: dict,
+                                                 size: int, mode: str) -> None:
+    upload = client.post("/v1/datasets", data={"file": (io.BytesIO(image_zip(16, size=40)), "cats.zip")},
+                         content_type="multipart/form-data")
+    trained = _finished(client, _post(client, {"type": "train", "model": model, "dataset": upload.get_json()["id"],
+                                               "params": {"epochs": 2, "quality_samples": 16, "seed": 3,
+                                                          **params}})["id"])
+    assert trained["status"] == "succeeded", trained["error"]
+    job = _finished(client, _post(client, {"type": "generate", "model_version": trained["model_version"],
+                                           "count": 5, "seed": 1})["id"])
+    assert job["status"] == "succeeded", job["error"]
+    images = _images_of(client, job)
+    assert len(images) == 5
+    assert {(i.size, i.mode) for i in images.values()} == {((size, size), mode)}
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+def test_cgan_generates_the_asked_classes(client: FlaskClient, worker: None, tmp_path: Path) -> None:
+    from tests.support.images import image_bytes, zip_of
+
+    members = {f"{name}/{i}.png": image_bytes(32, seed=k * 100 + i) for k, name in enumerate(["ginger", "tabby",
+                                                                                                "tuxedo"])
+               for i in range(8)}
+    upload = client.post("/v1/datasets", data={"file": (io.BytesIO(zip_of(members)), "labelled.zip")},
+                         content_type="multipart/form-data")
+    trained = _finished(client, _post(client, {"type": "train", "model": "cgan", "dataset": upload.get_json()["id"],
+                                               "params": {"epochs": 2, "batch_size": 8, "g_filters": 16,
+                                                          "d_filters": 8, "quality_samples": 16, "seed": 4}})["id"])
+    assert trained["status"] == "succeeded", trained["error"]
+    version = client.get(f"/v1/model-versions/{trained['model_version']}").get_json()
+    assert version["info"]["classes"] == ["ginger", "tabby", "tuxedo"]
+    unknown = _post(client, {"type": "generate", "model_version": version["id"], "class_counts": {"siamese": 2}},
+                    status=422)
+    assert "ginger, tabby, tuxedo" in unknown["error"]["message"]
+    job = _finished(client, _post(client, {"type": "generate", "model_version": version["id"],
+                                           "class_counts": {"tabby": 2, "ginger": 1}, "seed": 5})["id"])
+    assert job["status"] == "succeeded", job["error"]
+    assert sorted(_images_of(client, job)) == ["ginger/cat-0000000.png", "tabby/cat-0000001.png",
+                                                "tabby/cat-0000002.png"]

@@ -29,6 +29,7 @@ from gans.config import TrainingConfig, _check_in_range, _check_positive_int, _i
 from gans.export import METADATA_FILE, to_uint8
 from gans.grid import image_grid
 from gans.labelled import MIN_CLASSES, class_names, count_labelled, labelled_dataset, labelled_sample
+from gans.losses import sigmoid_bce
 from gans.nets.cgan import build_discriminator, build_generator
 from gans.spec import ModelSpec
 
@@ -88,11 +89,6 @@ class CGANConfig(TrainingConfig):
         return self
 
 
-def _bce(logits: tf.Tensor, target: float) -> tf.Tensor:
-    """Return the mean sigmoid cross-entropy of logits (B, 1) against a constant target."""
-    labels = tf.fill(tf.shape(logits), tf.constant(target, logits.dtype))
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
-
 
 class CGAN(keras.Model):
     """Generator and discriminator, both conditioned on the label, trained in turn (keras-io style)."""
@@ -134,7 +130,7 @@ class CGAN(keras.Model):
         with tf.GradientTape() as tape:
             real_logits = self.discriminator([real, label], training=True)  # (B, 1)
             fake_logits = self.discriminator([fake, label], training=True)  # (B, 1)
-            d_loss = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
+            d_loss = sigmoid_bce(real_logits, 1.0) + sigmoid_bce(fake_logits, 0.0)
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
 
@@ -143,7 +139,7 @@ class CGAN(keras.Model):
         with tf.GradientTape() as tape:
             fake_logits = self.discriminator([self.generator([z, label], training=True), label],
                                              training=True)
-            g_loss = _bce(fake_logits, 1.0)
+            g_loss = sigmoid_bce(fake_logits, 1.0)
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         return {"d_loss": d_loss, "g_loss": g_loss}

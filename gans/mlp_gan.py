@@ -26,6 +26,7 @@ from gans.keras_gan import (
     real_images,
     sheet_latents,
 )
+from gans.losses import sigmoid_bce
 from gans.nets.mlp_gan import build_discriminator, build_generator
 from gans.spec import ModelSpec
 
@@ -59,11 +60,6 @@ class MLPGANConfig(TrainingConfig):
         _check_in_range("beta1", self.beta1, 0.0, 1.0, "in [0, 1)", low_open=False, high_open=True)
         return self
 
-
-def _bce(logits: tf.Tensor, target: float) -> tf.Tensor:
-    """Return the mean sigmoid cross-entropy of logits (B, 1) against a constant target."""
-    labels = tf.fill(tf.shape(logits), tf.constant(target, logits.dtype))
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
 class MLPGAN(keras.Model):
@@ -107,15 +103,15 @@ class MLPGAN(keras.Model):
         # 1. Discriminator: maximise log D(x) + log(1 - D(G(z))), i.e. real -> 1, fake -> 0.
         fake = self.generator(self.rng.normal([batch_size, self.config.z_dim]), training=True)
         with tf.GradientTape() as tape:
-            d_loss = (_bce(self.discriminator(real, training=True), 1.0)
-                      + _bce(self.discriminator(fake, training=True), 0.0))
+            d_loss = (sigmoid_bce(self.discriminator(real, training=True), 1.0)
+                      + sigmoid_bce(self.discriminator(fake, training=True), 0.0))
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
 
         # 2. Generator, non-saturating: maximise log D(G(z)) (target 1) on fresh latents.
         z = self.rng.normal([batch_size, self.config.z_dim])  # (B, z_dim)
         with tf.GradientTape() as tape:
-            g_loss = _bce(self.discriminator(self.generator(z, training=True), training=True), 1.0)
+            g_loss = sigmoid_bce(self.discriminator(self.generator(z, training=True), training=True), 1.0)
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         return {"d_loss": d_loss, "g_loss": g_loss}

@@ -7,13 +7,8 @@ import tensorflow as tf
 
 from gans.augment import diff_augment
 from gans.config import DCGANConfig
+from gans.losses import sigmoid_bce
 from gans.nets.dcgan import build_discriminator, build_generator
-
-
-def _bce(logits: tf.Tensor, target: float) -> tf.Tensor:
-    """Return the mean sigmoid cross-entropy of logits (B, 1) against a constant target."""
-    labels = tf.fill(tf.shape(logits), tf.constant(target, logits.dtype))
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
 class DCGAN(keras.Model):
@@ -77,8 +72,8 @@ class DCGAN(keras.Model):
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(self._see(real), training=True)  # (B, 1)
             fake_logits = self.discriminator(self._see(fake), training=True)  # (B, 1)
-            d_loss = (_bce(real_logits, self.config.label_smoothing)
-                      + _bce(fake_logits, 0.0))
+            d_loss = (sigmoid_bce(real_logits, self.config.label_smoothing)
+                      + sigmoid_bce(fake_logits, 0.0))
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
 
@@ -87,7 +82,7 @@ class DCGAN(keras.Model):
         with tf.GradientTape() as tape:
             fake_logits = self.discriminator(self._see(self.generator(z, training=True)),
                                              training=True)
-            g_loss = _bce(fake_logits, 1.0)
+            g_loss = sigmoid_bce(fake_logits, 1.0)
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         self._update_ema()

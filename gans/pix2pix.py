@@ -31,6 +31,7 @@ import tensorflow as tf
 from gans.config import TrainingConfig, _check_in_range, _check_positive_int, _is_int
 from gans.export import METADATA_FILE, to_uint8
 from gans.grid import image_grid
+from gans.losses import sigmoid_bce
 from gans.nets.pix2pix import build_discriminator, build_generator
 from gans.pairs import DIRECTIONS, ab_pairs_dataset, count_pair_images, edge_pairs_dataset
 from gans.spec import ModelSpec
@@ -77,11 +78,6 @@ class Pix2PixConfig(TrainingConfig):
         return self
 
 
-def _bce(logits: tf.Tensor, target: float) -> tf.Tensor:
-    """Return the mean sigmoid cross-entropy of logits (B, P, P, 1) against a constant target."""
-    labels = tf.fill(tf.shape(logits), tf.constant(target, logits.dtype))
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
-
 
 class Pix2Pix(keras.Model):
     """U-Net G and PatchGAN D updated together from one forward pass (the TF tutorial's step)."""
@@ -119,12 +115,12 @@ class Pix2Pix(keras.Model):
             real_logits = self.discriminator([inputs, targets], training=True)  # (B, P, P, 1)
             fake_logits = self.discriminator([inputs, fakes], training=True)  # (B, P, P, 1)
             # G: fool D on every patch, and stay close to the target in L1 (low frequencies).
-            gan_loss = _bce(fake_logits, 1.0)
+            gan_loss = sigmoid_bce(fake_logits, 1.0)
             l1_loss = tf.reduce_mean(tf.abs(targets - fakes))
             g_loss = gan_loss + self.config.l1_lambda * l1_loss
             # D: real pairs towards 1, fake pairs towards 0. The paper halves this sum; under Adam
             # scaling a loss does not change the step (up to epsilon), so we report it unhalved.
-            d_loss = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
+            d_loss = sigmoid_bce(real_logits, 1.0) + sigmoid_bce(fake_logits, 0.0)
         g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
         g_grads, d_grads = g_tape.gradient(g_loss, g_vars), d_tape.gradient(d_loss, d_vars)
         self.g_optimizer.apply_gradients(zip(g_grads, g_vars, strict=True))

@@ -24,7 +24,7 @@ from gans.data import image_folder_dataset  # noqa: E402
 from gans.dcgan import build as build_dcgan  # noqa: E402
 
 CONFIGS = {
-    "narrow (g256 d32 k4)": DCGANConfig(image_size=64, g_filters=256, d_filters=32, kernel_size=4),
+    "narrow (g128 d32 k4)": DCGANConfig(image_size=64, g_filters=128, d_filters=32, kernel_size=4),
     "recipe (g1024 d64 k5)": DCGANConfig(image_size=64, g_filters=1024, d_filters=64,
                                          kernel_size=5),
 }

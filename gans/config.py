@@ -67,7 +67,7 @@ class DCGANConfig(TrainingConfig):
 
     image_size: int = 64  # 32, 64 or 128; output (image_size, image_size, 3)
     z_dim: int = 100  # length of the latent vector z
-    g_filters: int = 1024  # channels of G's first (4x4) feature map; halves each up-sampling stage
+    g_filters: int = 1024  # channels of G's first (8x8) feature map; halves each up-sampling stage
     d_filters: int = 64  # channels of the discriminator's first conv; doubles each stage
     kernel_size: int = 5  # of every (transposed) conv; 4 is ~1.5x cheaper (the narrow CPU variant)
     lr_d: float = 5e-5  # the recipe's D rate, 4x below G's, so that D does not overpower G
@@ -79,8 +79,8 @@ class DCGANConfig(TrainingConfig):
 
     @property
     def generator_stages(self) -> int:
-        """Return the number of stride-2 up-sampling stages from 4x4 to image_size."""
-        return int(math.log2(self.image_size // 4))
+        """Return the number of stride-2 up-sampling stages from 8x8 to image_size."""
+        return int(math.log2(self.image_size // 8))
 
     def validate(self) -> DCGANConfig:
         """Raise ValueError naming the first bad field; return self so calls can chain."""
@@ -89,8 +89,8 @@ class DCGANConfig(TrainingConfig):
             raise ValueError(f"image_size must be one of {IMAGE_SIZES}, got {self.image_size!r}")
         for name in ("z_dim", "g_filters", "d_filters", "kernel_size"):
             _check_positive_int(name, getattr(self, name))
-        # Every hidden up-sampling stage halves the channels; the last one must keep >= 1.
-        hidden = self.generator_stages - 1
+        # Every up-sampling stage halves the channels; the last one must keep >= 1.
+        hidden = self.generator_stages
         if self.g_filters % 2**hidden:
             raise ValueError(f"g_filters must be divisible by {2**hidden} at image_size "
                              f"{self.image_size} (it halves {hidden} times), got {self.g_filters}")

@@ -27,7 +27,7 @@ DATA = ROOT.parent / "shared" / "data"
 
 # CPU-sized runs: the recipes' shapes, narrowed where a full-width net would show nothing in minutes.
 RUNS: dict[str, tuple[str, dict[str, Any]]] = {
-    "dcgan": ("cat-faces-64", {"image_size": 64, "g_filters": 256, "d_filters": 32, "kernel_size": 4,
+    "dcgan": ("cat-faces-64", {"image_size": 64, "g_filters": 128, "d_filters": 32, "kernel_size": 4,
                                "lr_d": 2e-4, "diffaugment": True, "ema_decay": 0.999}),
     "keras-gan": ("cat-faces-64", {}),
     "mlp-gan": ("cat-faces-64", {}),

@@ -1,10 +1,10 @@
 """DCGAN generator and discriminator (the CatDCGAN recipe, generalised over image size).
 
-Generator rule: z -> Dense -> 4x4 x g_filters at every size, then `generator_stages` stride-2
-transposed convs (log2(image_size / 4) of them), every one but the last halving the channels and
-followed by BatchNorm + LeakyReLU, the last one going to RGB + tanh. At 64 px with the recipe's
-widths that is 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3 (Radford et al.'s DCGAN);
-128 px adds a 64-channel stage and 32 px drops the 128-channel one.
+Generator rule (the CatDCGAN notebook's): z -> Dense -> 8x8 x g_filters + LeakyReLU, then
+`generator_stages` stride-2 transposed convs (log2(image_size / 8) of them), each halving the
+channels, with BatchNorm + LeakyReLU, then a stride-1 transposed conv to RGB + tanh. At 128 px
+with the recipe's widths: 8x8x1024 -> 16x16x512 -> 32x32x256 -> 64x64x128 -> 128x128x64 ->
+128x128x3; 64 px drops the 64-channel stage ("one stage fewer") and 32 px the 128-channel one.
 
 Discriminator rule: convs whose channels double from d_filters, all stride 2 except the
 second-to-last (stride 1), as many stride-2 convs as it takes to reach an 8x8 map
@@ -28,6 +28,7 @@ BN_EPSILON = 1e-5  # the recipe's (TF1's) value; Keras' default is 1e-3
 BN_MOMENTUM = 0.9
 LEAK = 0.2
 FINAL_D_SIZE = 8  # the discriminator always ends on an 8x8 feature map
+START = 8  # the generator's first feature map is 8x8, as in the recipe
 
 
 def _init() -> keras.initializers.Initializer:
@@ -43,11 +44,11 @@ def _batch_norm(name: str) -> layers.BatchNormalization:
 def build_generator(config: DCGANConfig) -> keras.Model:
     """Build G: z (B, z_dim) -> images (B, S, S, 3) in [-1, 1]."""
     z = keras.Input(shape=(config.z_dim,), name="z")
-    x = layers.Dense(4 * 4 * config.g_filters, kernel_initializer=_init(), name="project")(z)
-    x = layers.Reshape((4, 4, config.g_filters))(x)  # (B, 4, 4, g_filters)
+    x = layers.Dense(START * START * config.g_filters, kernel_initializer=_init(), name="project")(z)
+    x = layers.Reshape((START, START, config.g_filters))(x)  # (B, 8, 8, g_filters)
     x = layers.LeakyReLU(LEAK)(x)
     filters = config.g_filters
-    for stage in range(config.generator_stages - 1):
+    for stage in range(config.generator_stages):
         filters //= 2
         # Bias is redundant before BatchNorm, which subtracts the mean.
         x = layers.Conv2DTranspose(filters, config.kernel_size, strides=2, padding="same",
@@ -55,7 +56,7 @@ def build_generator(config: DCGANConfig) -> keras.Model:
                                    name=f"up{stage + 1}")(x)  # (B, 2h, 2w, filters)
         x = _batch_norm(f"up{stage + 1}_bn")(x)
         x = layers.LeakyReLU(LEAK)(x)
-    x = layers.Conv2DTranspose(3, config.kernel_size, strides=2, padding="same",
+    x = layers.Conv2DTranspose(3, config.kernel_size, strides=1, padding="same",
                                kernel_initializer=_init(), name="to_rgb")(x)  # (B, S, S, 3)
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
     return keras.Model(z, images, name="generator")

@@ -20,9 +20,9 @@ def test_output_shapes(image_size: int) -> None:
     assert discriminator(images, training=False).shape == (2, 1)
 
 
-def test_narrow_cpu_generator_has_about_1_1m_parameters() -> None:
-    config = DCGANConfig(image_size=64, g_filters=256, d_filters=32, kernel_size=4)
-    assert 1_000_000 <= build_generator(config).count_params() <= 1_500_000
+def test_narrow_cpu_generator_size() -> None:
+    config = DCGANConfig(image_size=64, g_filters=128, d_filters=32, kernel_size=4)
+    assert 1_000_000 <= build_generator(config).count_params() <= 1_300_000  # the Dense dominates
     assert 500_000 <= build_discriminator(config).count_params() <= 1_000_000
 
 
@@ -32,11 +32,14 @@ def test_discriminator_plan_is_the_recipe_at_128_and_shrinks_by_stage() -> None:
     assert discriminator_plan(32, 32) == [(32, 2), (64, 1), (128, 2)]
 
 
-def test_generator_halves_channels_from_a_4x4_map() -> None:
-    generator = build_generator(DCGANConfig(image_size=64, g_filters=1024))
-    shapes = [layer.output.shape[1:] for layer in generator.layers if "up" in layer.name
-              and not layer.name.endswith("bn")]
-    assert shapes == [(8, 8, 512), (16, 16, 256), (32, 32, 128)]
+def test_generator_is_the_recipe_8x8_map_halving_to_a_stride_1_rgb_layer() -> None:
+    generator = build_generator(DCGANConfig(image_size=128, g_filters=1024))
+    shapes = [tuple(layer.output.shape[1:]) for layer in generator.layers
+              if layer.name in {"project", "up1", "up2", "up3", "up4", "to_rgb"}]
+    assert shapes == [(8 * 8 * 1024,), (16, 16, 512), (32, 32, 256), (64, 64, 128), (128, 128, 64), (128, 128, 3)]
+    at_64 = build_generator(DCGANConfig(image_size=64, g_filters=1024))
+    assert [tuple(layer.output.shape[1:]) for layer in at_64.layers if layer.name.startswith("up")
+            and not layer.name.endswith("bn")] == [(16, 16, 512), (32, 32, 256), (64, 64, 128)]  # one stage fewer
 
 
 def test_weights_start_normal_with_stddev_002() -> None:

@@ -45,7 +45,7 @@ def test_validate_rejects_bad_values(changes: dict) -> None:
 
 @pytest.mark.parametrize("changes", [
     {"label_smoothing": 1.0}, {"ema_decay": 0.999}, {"max_steps": 1}, {"beta1": 0.0},
-    {"image_size": 32, "g_filters": 4},
+    {"image_size": 32, "g_filters": 4},  # halves twice: 4 -> 2 -> 1
 ])
 def test_validate_accepts_edge_values(changes: dict) -> None:
     dataclasses.replace(DCGANConfig(), **changes).validate()

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     progress_interval_seconds: float = Field(default=2.0, gt=0, description="How often workers write progress.")
     cancel_poll_seconds: float = Field(default=1.0, gt=0, description="How often training checks for cancel.")
     broker_visibility_timeout: int = Field(default=43_200, gt=0, description="Seconds before Redis redelivers.")
+    inception_weights: Path | None = Field(default=None, description="Keras InceptionV3 no-top weights file "
+                                           "for FID/KID (unset: reported unavailable).")
     log_level: str = Field(default="INFO", description="Logging level of every process.")
 
     @model_validator(mode="after")

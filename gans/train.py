@@ -87,18 +87,23 @@ class TrainResult:
 
 
 def train_gan(spec: ModelSpec, config: Any, data_dir: str | Path, checkpoint_dir: str | Path,
-              hooks: TrainingHooks, *, init_from: str | None = None) -> TrainResult:
+              hooks: TrainingHooks, *, init_from: str | None = None,
+              inception_weights: str | None = None) -> TrainResult:
     """Train (or resume) `spec`'s model on `data_dir` until its target step.
 
     If checkpoint_dir holds a checkpoint, training continues from it towards the same target; else,
     with `init_from` (a checkpoint prefix of another run of the same architecture), it starts there.
+    With `inception_weights` (a Keras InceptionV3 no-top weights file), the end of the run also reports
+    FID and KID; without, they are reported as unavailable, never estimated some other way.
 
     Raises:
         ValueError: bad config, too little data, or a checkpoint of another architecture.
         TrainingDiverged: NaN/inf losses, a stuck discriminator or mode collapse with on_divergence="fail".
     """
     config.validate()
-    return _Trainer(spec, config, Path(data_dir), Path(checkpoint_dir), hooks).run(init_from)
+    trainer = _Trainer(spec, config, Path(data_dir), Path(checkpoint_dir), hooks)
+    trainer.inception_weights = inception_weights
+    return trainer.run(init_from)
 
 
 def train_dcgan(config: DCGANConfig, data_dir: str | Path, checkpoint_dir: str | Path,
@@ -138,6 +143,8 @@ class _Trainer:
         self.saved_step = self.sampled_step = -1
         self.best_swd = math.inf
         self.quality: dict[str, float] = {}
+        self.inception: dict[str, float | str] = {}
+        self.inception_weights: str | None = None
         self.meter = RateMeter(config.batch_size, config.max_seconds)
 
     @property
@@ -225,7 +232,8 @@ class _Trainer:
     def _metrics(self) -> dict[str, float]:
         """The last losses, speed and quality, as the hooks and the result report them."""
         g_loss, d_loss = (float(v) for v in self.losses.numpy())
-        return {"g_loss": g_loss, "d_loss": d_loss, "images_per_second": self.meter.rate(), **self.quality}
+        return {"g_loss": g_loss, "d_loss": d_loss, "images_per_second": self.meter.rate(), **self.quality,
+                **self.inception}
 
     def _save(self) -> None:
         """Save a checkpoint numbered by step (once per step), prune to the last K, tell the hooks."""
@@ -248,11 +256,13 @@ class _Trainer:
         _, generated = self.spec.quality_images(self.model, self.config, self.data_dir, GUARD_SAMPLES)
         self._guard(self.guard.check_samples(step, generated))
 
-    def _measure_quality(self) -> None:
+    def _measure_quality(self, final: bool = False) -> None:
         """Sliced Wasserstein distance of generated vs real images; keep the best checkpoint by it."""
         step = int(self.step)
         real, generated = self.spec.quality_images(self.model, self.config, self.data_dir,
                                                    self.config.quality_samples)
+        if final:
+            self._measure_inception(real, generated)
         self.quality = {k: round(v, 4) for k, v in swd_summary(real, generated, seed=self.config.seed).items()}
         self.runlog.record(step, self.quality)
         self.hooks.on_quality(step, self.quality)
@@ -261,12 +271,19 @@ class _Trainer:
             self.best.save(checkpoint_number=step)
             self.hooks.on_checkpoints_kept(list(self.manager.checkpoints), self.best.latest_checkpoint)
 
+    def _measure_inception(self, real: Any, generated: Any) -> None:
+        """FID/KID when Inception weights are configured, else the reason they are unavailable."""
+        from gans.metrics.fid import inception_metrics
+
+        found = inception_metrics(real, generated, self.inception_weights, seed=self.config.seed)
+        self.inception = {("fid_note" if k == "reason" else k): v for k, v in found.items()}
+
     def _finish(self, stopped: bool) -> TrainResult:
         """Measure quality (a finished run), save (a cancelled run keeps its progress), sample, report."""
         if not stopped:
             if self.sampled_step != int(self.step):
                 self._sample()
-            self._measure_quality()
+            self._measure_quality(final=True)
         self._save()
         self.hooks.on_run_files(self.runlog.loss_curve_png(), str(self.runlog.tensorboard_dir))
         return TrainResult(stopped=stopped, step=int(self.step), epoch=int(self.epoch),

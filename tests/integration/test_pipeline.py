@@ -95,6 +95,7 @@ def test_train_generate_download(client: FlaskClient, worker: None) -> None:
     [best] = [c for c in done["checkpoints"] if c["best"]]
     assert best["step"] == 15 and best["kept"]
     assert done["metrics"]["swd_mean"] > 0 and done["metrics"]["warned"] is False
+    assert done["metrics"]["fid"] == "unavailable"  # no Inception weights configured here
     kinds = {a["kind"] for a in done["artifacts"]}
     assert {"sample_grid", "loss_curve", "tensorboard"} <= kinds
     grids = [a for a in done["artifacts"] if a["kind"] == "sample_grid"]

@@ -33,8 +33,9 @@ def _train(ctx: WorkerContext, job: ClaimedJob) -> None:
     assert ctx.settings.checkpoint_dir is not None
     reporter = TrainingReporter(ctx, job.id)
     init_from = _resume_source(ctx, job)
+    weights = ctx.settings.inception_weights
     result = train_gan(spec, config, job.data_dir, ctx.settings.checkpoint_dir / f"job-{job.id}", reporter,
-                       init_from=init_from)
+                       init_from=init_from, inception_weights=str(weights) if weights else None)
     metrics = reporter.final_metrics(result)
     if result.stopped and shutting_down():
         requeue(ctx, job.id, JobType.TRAIN)  # the next worker resumes from the checkpoint just saved

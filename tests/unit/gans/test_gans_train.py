@@ -80,7 +80,10 @@ def test_short_run_reports_checkpoints_and_samples(image_dir: Path, tmp_path: Pa
     assert grid.size == (8 * 32, 8 * 32) and grid.mode == "RGB"
     assert (result.stopped, result.step, result.epoch) == (False, 6, 3)
     assert result.metrics["g_loss"] == hooks.progress[-1].g_loss
-    assert set(result.metrics) == {"g_loss", "d_loss", "images_per_second", "swd_mean", "swd_32px", "swd_16px"}
+    assert set(result.metrics) == {"g_loss", "d_loss", "images_per_second", "swd_mean", "swd_32px", "swd_16px",
+                                   "fid", "kid", "fid_note"}
+    assert (result.metrics["fid"], result.metrics["kid"]) == ("unavailable", "unavailable")  # never faked
+    assert "CATGAN_INCEPTION_WEIGHTS" in result.metrics["fid_note"]
     assert result.metrics["swd_mean"] > 0  # measured at the end of the run
     assert hooks.quality == [(6, {k: v for k, v in result.metrics.items() if k.startswith("swd")})]
     assert len(hooks.kept[-1][0]) == 3 and hooks.kept[-1][1].endswith("best/ckpt-6")

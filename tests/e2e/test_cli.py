@@ -46,7 +46,8 @@ def test_quickstart_trains_generates_and_saves_cats(cat_faces: Path, short_tmp: 
         assert len(names) == 16
         image = Image.open(io.BytesIO(zf.read(names[0])))
         assert (image.format, image.size) == ("PNG", (64, 64))
-    assert Image.open(out / "cats-grid.png").size == (256, 256)  # 16 cats on a 4x4 sheet
+    with Image.open(out / "cats-grid.png") as grid:
+        assert grid.size == (256, 256)  # 16 cats on a 4x4 sheet
     assert not is_alive(short_tmp / "home" / "redis.sock"), "the embedded Redis must be stopped"
 
 

@@ -4,8 +4,9 @@ G draws an image of a chosen class from (z, label); D judges (image, label) pair
 make images that look real AND fit their label. Data: a folder of class folders (gans.labelled).
 
 Classes: the config carries `class_names`, the ordered names whose index is the label id. The
-caller fills it from the data before building, `config = with_classes(config, data_dir)`
-(i.e. `gans.labelled.class_names(data_dir)`), because `SPEC.build(config)` sees no data folder.
+caller fills it from the data before building, because `SPEC.build(config)` sees no data folder:
+`with_classes(config, data_dir)` here, or gans.registry.make_config (the worker's path), both
+from `gans.labelled.class_names(data_dir)`.
 An empty tuple means "not resolved yet": it passes validate() (so the API can check a request
 before the data is unpacked), but build() refuses it, and the data functions refuse a folder
 whose classes differ from it (label ids must mean the same thing across a resume and export).
@@ -32,6 +33,7 @@ from gans.labelled import MIN_CLASSES, class_names, count_labelled, labelled_dat
 from gans.losses import sigmoid_bce
 from gans.nets.cgan import build_discriminator, build_generator
 from gans.spec import ModelSpec
+from gans.two_player import TwoPlayerGAN
 
 IMAGE_SIZES = (28, 32, 64)
 SHEET_COLUMNS = 8  # samples per class on the progress sheet, one latent per column
@@ -89,30 +91,11 @@ class CGANConfig(TrainingConfig):
         return self
 
 
-
-class CGAN(keras.Model):
+class CGAN(TwoPlayerGAN):
     """Generator and discriminator, both conditioned on the label, trained in turn (keras-io style)."""
 
     def __init__(self, config: CGANConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        self.generator = build_generator(config)
-        self.discriminator = build_discriminator(config)
-        # All of train_step's randomness comes from this checkpointed generator: exact resume.
-        self.rng = tf.random.Generator.from_seed(config.seed)
-
-    def compile(self, d_optimizer: keras.optimizers.Optimizer,
-                g_optimizer: keras.optimizers.Optimizer) -> None:
-        """Attach one optimizer per player and create their slots (restorable at once)."""
-        super().compile()
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-        d_optimizer.build(self.discriminator.trainable_variables)
-        g_optimizer.build(self.generator.trainable_variables)
-
-    def trackables(self) -> dict[str, Any]:
-        """Return what a checkpoint must hold for an exact resume."""
-        return dict(generator=self.generator, discriminator=self.discriminator,
-                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer, rng=self.rng)
+        super().__init__(config, build_generator(config), build_discriminator(config), **kwargs)
 
     def call(self, inputs: tuple[tf.Tensor, tf.Tensor], training: bool = False) -> tf.Tensor:
         """Generate images (B, S, S, C) in [-1, 1] from (z (B, z_dim), label (B,) int32)."""

@@ -31,6 +31,7 @@ from gans.export import export_generator, to_uint8
 from gans.grid import image_grid
 from gans.nets.keras_gan import build_discriminator, build_generator
 from gans.spec import ModelSpec
+from gans.two_player import TwoPlayerGAN
 
 NAME = "keras-gan"
 LR_DECAY = 1e-8  # the book's RMSprop(decay=1e-8)
@@ -73,43 +74,18 @@ class KerasGANConfig(TrainingConfig):
         return self
 
 
-class KerasGAN(keras.Model):
+class KerasGAN(TwoPlayerGAN):
     """The book's two players, trained in turn: D one step on a mixed batch, then G one step."""
 
     def __init__(self, config: KerasGANConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        self.generator = build_generator(config)
-        self.discriminator = build_discriminator(config)
-        # Latents and label noise come from one checkpointable generator (the book used NumPy's
-        # global one), so a resumed run draws exactly what the uninterrupted run would have.
-        self.rng = tf.random.Generator.from_seed(config.seed)
-
-    def compile(self, d_optimizer: keras.optimizers.Optimizer,
-                g_optimizer: keras.optimizers.Optimizer) -> None:
-        """Attach one optimizer per player and create their variables now (see TrainableGAN)."""
-        super().compile()
-        self.d_optimizer = d_optimizer
-        self.g_optimizer = g_optimizer
-        d_optimizer.build(self.discriminator.trainable_variables)
-        g_optimizer.build(self.generator.trainable_variables)
-
-    @property
-    def sampler(self) -> keras.Model:
-        """Return the generator to sample and export with."""
-        return self.generator
-
-    def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
-        """Generate images (B, S, S, channels) in [-1, 1] from latents z (B, latent_dim)."""
-        return self.generator(z, training=training)
+        # Latents and label noise come from the checkpointed rng (the book used NumPy's global one).
+        super().__init__(config, build_generator(config), build_discriminator(config), **kwargs)
 
     def trackables(self) -> dict[str, Any]:
         """Return the nets, optimizers, rng and D's dropout seed state: all an exact resume needs."""
         # Keras keeps a Dropout layer's seed state out of the model's checkpoint; add it.
         dropout_seed = self.discriminator.get_layer("dropout").seed_generator.state
-        return dict(generator=self.generator, discriminator=self.discriminator,
-                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer, rng=self.rng,
-                    dropout_seed=dropout_seed)
+        return super().trackables() | {"dropout_seed": dropout_seed}
 
     def train_step(self, batch: tf.Tensor) -> dict[str, tf.Tensor]:
         """Update D on generated + real images, then G through the updated D; batch (B, S, S, C)."""

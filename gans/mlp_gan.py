@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import keras
 import tensorflow as tf
@@ -29,6 +28,7 @@ from gans.keras_gan import (
 from gans.losses import sigmoid_bce
 from gans.nets.mlp_gan import build_discriminator, build_generator
 from gans.spec import ModelSpec
+from gans.two_player import TwoPlayerGAN
 
 NAME = "mlp-gan"
 MIN_SIZE, MAX_SIZE = 8, 128  # image_size bounds: G's last layer has image_size**2 units
@@ -61,39 +61,11 @@ class MLPGANConfig(TrainingConfig):
         return self
 
 
-
-class MLPGAN(keras.Model):
+class MLPGAN(TwoPlayerGAN):
     """Two multilayer perceptrons trained in turn: D one step, then G one step."""
 
     def __init__(self, config: MLPGANConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        self.generator = build_generator(config)
-        self.discriminator = build_discriminator(config)
-        self.rng = tf.random.Generator.from_seed(config.seed)  # latents; checkpointed for exact resume
-
-    def compile(self, d_optimizer: keras.optimizers.Optimizer,
-                g_optimizer: keras.optimizers.Optimizer) -> None:
-        """Attach one optimizer per player and create their variables now (see TrainableGAN)."""
-        super().compile()
-        self.d_optimizer = d_optimizer
-        self.g_optimizer = g_optimizer
-        d_optimizer.build(self.discriminator.trainable_variables)
-        g_optimizer.build(self.generator.trainable_variables)
-
-    @property
-    def sampler(self) -> keras.Model:
-        """Return the generator to sample and export with."""
-        return self.generator
-
-    def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
-        """Generate grey images (B, S, S, 1) in [-1, 1] from latents z (B, z_dim)."""
-        return self.generator(z, training=training)
-
-    def trackables(self) -> dict[str, Any]:
-        """Return the nets, optimizers and rng: all an exact resume needs."""
-        return dict(generator=self.generator, discriminator=self.discriminator,
-                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer, rng=self.rng)
+        super().__init__(config, build_generator(config), build_discriminator(config), **kwargs)
 
     def train_step(self, batch: tf.Tensor) -> dict[str, tf.Tensor]:
         """Update D on real vs fake, then G to fool the updated D; batch (B, S, S, 1)."""

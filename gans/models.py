@@ -9,54 +9,32 @@ from gans.augment import diff_augment
 from gans.config import DCGANConfig
 from gans.losses import sigmoid_bce
 from gans.nets.dcgan import build_discriminator, build_generator
+from gans.two_player import TwoPlayerGAN
 
 
-class DCGAN(keras.Model):
+class DCGAN(TwoPlayerGAN):
     """Generator and discriminator trained in turn: D one step, then G one step (keras-io style)."""
 
     def __init__(self, config: DCGANConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        self.generator = build_generator(config)
-        self.discriminator = build_discriminator(config)
-        # The model owns its randomness (latents, DiffAugment draws) in one checkpointable
-        # generator, so a restored run draws exactly what the uninterrupted run would have.
-        self.rng = tf.random.Generator.from_seed(config.seed)
+        # The rng (latents, DiffAugment draws) is checkpointed, so a restored run replays exactly.
+        super().__init__(config, build_generator(config), build_discriminator(config), **kwargs)
         self.ema_generator = None
         if config.ema_decay is not None:
             self.ema_generator = build_generator(config)
             self.ema_generator.set_weights(self.generator.get_weights())
         self.ema_updates = tf.Variable(0, dtype=tf.int64, trainable=False)  # for the EMA warm-up
 
-    def compile(self, d_optimizer: keras.optimizers.Optimizer,
-                g_optimizer: keras.optimizers.Optimizer) -> None:
-        """Attach one optimizer per player; the losses are fixed by the recipe."""
-        super().compile()
-        self.d_optimizer = d_optimizer
-        self.g_optimizer = g_optimizer
-        # Create the slot variables now, so a checkpoint restores into them immediately
-        # instead of relying on deferred restoration at the first apply_gradients.
-        d_optimizer.build(self.discriminator.trainable_variables)
-        g_optimizer.build(self.generator.trainable_variables)
-
     def trackables(self) -> dict[str, object]:
-        """Everything a checkpoint holds for an exact resume (the trainer adds its counters)."""
-        objects: dict[str, object] = dict(
-            generator=self.generator, discriminator=self.discriminator, g_optimizer=self.g_optimizer,
-            d_optimizer=self.d_optimizer, rng=self.rng)
+        """Everything a checkpoint holds for an exact resume, the EMA copy included."""
+        objects = super().trackables()
         if self.ema_generator is not None:
-            objects["ema_generator"] = self.ema_generator
-            objects["ema_updates"] = self.ema_updates
+            objects |= {"ema_generator": self.ema_generator, "ema_updates": self.ema_updates}
         return objects
 
     @property
     def sampler(self) -> keras.Model:
         """Return the generator to sample and export with: the EMA copy when there is one."""
         return self.ema_generator if self.ema_generator is not None else self.generator
-
-    def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
-        """Generate images (B, S, S, 3) in [-1, 1] from latents z (B, z_dim)."""
-        return self.sampler(z, training=training)
 
     def _see(self, images: tf.Tensor) -> tf.Tensor:
         """Return what D sees of images: DiffAugmented when configured."""

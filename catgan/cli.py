@@ -119,14 +119,16 @@ def upgrade(revision: str) -> None:
 @click.option("--count", default=64, show_default=True, type=int, help="How many cats to generate.")
 @click.option("--out", default=Path("."), type=click.Path(file_okay=False, path_type=Path),
               help="Where to save cats.zip and cats-grid.png.")
+@click.option("--image-size", default=32, show_default=True, type=click.Choice([32, 64]),
+              help="Cat size in pixels; 64 wants about four times the minutes.")
 @click.option("--port", default=8000, show_default=True, type=int)
-def quickstart(images: Path, minutes: float, count: int, out: Path, port: int) -> None:
+def quickstart(images: Path, minutes: float, count: int, out: Path, image_size: int, port: int) -> None:
     """Bring the service up, train a short DCGAN on IMAGES, generate cats and save them."""
     from catgan.quickstart import run_quickstart
 
     settings = _settings()
     _raise_on_sigterm()
-    run_quickstart(settings, images=images, minutes=minutes, count=count, out=out, port=port)
+    run_quickstart(settings, images=images, minutes=minutes, count=count, out=out, port=port, image_size=image_size)
 
 
 if __name__ == "__main__":

@@ -12,29 +12,31 @@ from catgan.client import CatganClient
 from catgan.stack import LocalStack
 from core.settings import Settings
 
-# A narrow 64 px DCGAN (the recipe's layout with 4x4 kernels and G 128→16 channels) trains several
-# times more images/s on a CPU than the recipe's 1024-channel 5x5 net (BENCHMARKS.md); DiffAugment and
-# an EMA generator make a few minutes of it show cat-like faces rather than noise.
+# A narrow DCGAN (the recipe's layout with 4x4 kernels and G 128→32 channels at 32 px) trains several
+# times more images/s on a CPU than the recipe's 1024-channel 5x5 net (BENCHMARKS.md). At 32 px a
+# 2-core CPU makes ~1,000 steps in 5 minutes, enough for furry cat-like faces with DiffAugment and an
+# EMA generator; 64 px needs about four times longer for the same.
 QUICKSTART_PARAMS: dict[str, Any] = {
-    "image_size": 64, "g_filters": 128, "d_filters": 32, "kernel_size": 4, "batch_size": 64,
+    "image_size": 32, "g_filters": 128, "d_filters": 32, "kernel_size": 4, "batch_size": 64,
     "lr_g": 2e-4, "lr_d": 2e-4, "diffaugment": True, "ema_decay": 0.999,
     "epochs": 100_000, "checkpoint_every_epochs": 5, "sample_every_steps": 100, "seed": 1,
 }
 
 
-def quickstart_params(minutes: float) -> dict[str, Any]:
-    """The quickstart recipe with a wall-clock budget of `minutes`."""
-    return QUICKSTART_PARAMS | {"max_seconds": round(minutes * 60, 1)}
+def quickstart_params(minutes: float, image_size: int = 32) -> dict[str, Any]:
+    """The quickstart recipe at `image_size` with a wall-clock budget of `minutes`."""
+    return QUICKSTART_PARAMS | {"max_seconds": round(minutes * 60, 1), "image_size": image_size}
 
 
-def run_quickstart(settings: Settings, *, images: Path, minutes: float, count: int, out: Path, port: int) -> None:
+def run_quickstart(settings: Settings, *, images: Path, minutes: float, count: int, out: Path, port: int,
+                   image_size: int = 32) -> None:
     """Run the whole path once and say where the results are."""
     out.mkdir(parents=True, exist_ok=True)
     with LocalStack(settings, port=port) as stack:
         client = CatganClient(stack.url)
         dataset = client.register_folder(images.name or "images", images.resolve())
         click.echo(f"dataset {dataset['id']}: {dataset['image_count']} images from {images}")
-        job = client.train(dataset["id"], params=quickstart_params(minutes), model_name="quickstart-cats")
+        job = client.train(dataset["id"], params=quickstart_params(minutes, image_size), model_name="quickstart-cats")
         click.echo(f"training job {job['id']} (~{minutes:g} min on this machine)...")
         trained = _follow(client, job["id"], "training")
         if trained["status"] != "succeeded":

@@ -75,7 +75,11 @@ def run_model(name: str, data: Path, overrides: dict[str, Any], seconds: float, 
 
 def render(rows: list[dict[str, Any]], seconds: float) -> str:
     lines = ["# Models", "", f"Each model trained for about {seconds:.0f} s on this machine's CPU (2 cores) by",
-             "`python scripts/models_report.py`; the figures and sheets below are that run's output.", "",
+             f"`python scripts/models_report.py --seconds {seconds:.0f}`; the figures and sheets below are that "
+             "run's output.",
+             "A couple of minutes is far too short for most of these recipes on a CPU; the table shows their",
+             "relative speed and that each trains, samples and is measured end to end, not what they reach.",
+             "For a trained-looking result in minutes see `catgan quickstart` (a narrow 32 px DCGAN).", "",
              "| model | data | steps | wall time | images/s | SWD x1e3 (lower is better) | overrides |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -172,8 +172,20 @@ class _Trainer:
                 if step % self.epoch_steps == 0:
                     self._end_of_epoch(step // self.epoch_steps)
             return self._finish(stopped=False)
+        except TrainingDiverged:
+            raise  # the state is bad: the last good checkpoint stays the newest
+        except Exception:
+            self._save_on_failure()
+            raise
         finally:
             self.runlog.close()
+
+    def _save_on_failure(self) -> None:
+        """Checkpoint the progress a failed run made, so a new job can resume_from it."""
+        try:
+            self._save()
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            log.exception("could not save a checkpoint after the failure")
 
     def _restore(self, init_from: str | None) -> None:
         """Load this run's latest checkpoint, else `init_from`, if any."""

@@ -168,3 +168,26 @@ def test_ema_generator_follows_g_early_on(image_dir: Path, tmp_path: Path) -> No
     gap = sum(float(np.abs(e - g).sum()) for e, g in zip(ema, trained_g, strict=True))
     assert gap < 0.5 * moved
     assert int(model.ema_updates.numpy()) == result.step
+
+
+class FailingHooks(RecordingHooks):
+    """Fail like an unexpected error inside the run (a full disk, a lost database) after `fail_at` steps."""
+
+    def __init__(self, fail_at: int):
+        super().__init__()
+        self.fail_at = fail_at
+
+    def on_progress(self, progress: Progress) -> None:
+        super().on_progress(progress)
+        if progress.step == self.fail_at:
+            raise OSError("disk full")
+
+
+def test_a_failing_run_leaves_a_checkpoint_of_its_progress(image_dir: Path, tmp_path: Path) -> None:
+    config = dataclasses.replace(TINY, checkpoint_every_epochs=100)
+    hooks = FailingHooks(fail_at=3)
+    with pytest.raises(OSError, match="disk full"):
+        train_dcgan(config, image_dir, tmp_path / "ckpt", hooks)
+    assert [step for _, step, _, _ in hooks.checkpoints] == [3]
+    resumed = train_dcgan(config, image_dir, tmp_path / "ckpt", RecordingHooks())
+    assert resumed.step == 6

@@ -5,8 +5,10 @@ A model is a `keras.Model` subclass (keras-io style: nets built by plain functio
 sample sheets, quality images and export lives in its `ModelSpec`, so `gans/train.py` can train,
 checkpoint, resume, sample and guard every model the same way.
 
-Engineers adding a model: read gans/MODEL_BRIEF.md first (the contract, the tests, the rules for
-working beside others in this tree; e.g. never run git commands that change state).
+Adding a model: a module `gans/<name>.py` with its config (a TrainingConfig subclass), its keras.Model
+(usually a gans.two_player.TwoPlayerGAN) and `SPEC`; an entry in gans/registry.py; its params in
+core/params.py (tests/unit/gans/test_gans_params_match.py keeps both in step); tests for shapes, exact
+resume through `tf.train.Checkpoint(**model.trackables())` and the export loaded in a fresh process.
 """
 
 from __future__ import annotations

@@ -16,9 +16,8 @@ from serving.latents import latent_batch
 from serving.local import generate_images
 from worker.context import WorkerContext
 from worker.images import contact_sheet, encode_png
-from worker.pipelines.runner import ClaimedJob, JobInputError, finish, requeue, run_job
+from worker.pipelines.runner import ClaimedJob, end_interrupted, finish, require_export, run_job
 from worker.reporting import JobReporter
-from worker.shutdown import shutting_down
 
 BATCH = 64
 PREVIEW = 64
@@ -31,9 +30,7 @@ def run_generate_job(ctx: WorkerContext, job_id: int) -> None:
 
 
 def _generate(ctx: WorkerContext, job: ClaimedJob) -> None:
-    source = job.source
-    if source is None or not source.export_dir.is_dir():
-        raise JobInputError("the model version's export is missing from the model repository")
+    source = require_export(job)
     export_dir = str(source.export_dir)
     count, seed = int(job.params["count"]), int(job.params["seed"])
     labels = image_labels(job.params, source.classes)
@@ -52,11 +49,7 @@ def _generate(ctx: WorkerContext, job: ClaimedJob) -> None:
             done = start + len(images)
             reporter.progress(_progress(done, count, started), force=done == count)
     if reporter.interrupted():
-        out.unlink(missing_ok=True)
-        if shutting_down():
-            requeue(ctx, job.id, JobType.GENERATE)
-        else:
-            finish(ctx, job.id, JobStatus.CANCELLED, error="cancelled by request")
+        end_interrupted(ctx, job.id, JobType.GENERATE, out)
         return
     _record(ctx, job, out, np.stack(preview))
     seconds = time.monotonic() - started

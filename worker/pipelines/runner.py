@@ -14,6 +14,7 @@ from core.services import jobs
 from core.services.datasets import dataset_folder
 from core.states import JobStatus
 from worker.context import WorkerContext
+from worker.shutdown import shutting_down
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,22 @@ def requeue(ctx: WorkerContext, job_id: int, job_type: str) -> None:
     if moved:
         enqueue_job(ctx.celery, job_id, job_type)
         log.info("worker shutting down: job %s handed back to the queue", job_id)
+
+
+def require_export(job: ClaimedJob) -> SourceVersion:
+    """The model version a generate/translate job draws from, present on disk."""
+    if job.source is None or not job.source.export_dir.is_dir():
+        raise JobInputError("the model version's export is missing from the model repository")
+    return job.source
+
+
+def end_interrupted(ctx: WorkerContext, job_id: int, job_type: str, partial: Path) -> None:
+    """Drop a partial archive; hand the job back if this worker is shutting down, else it was cancelled."""
+    partial.unlink(missing_ok=True)
+    if shutting_down():
+        requeue(ctx, job_id, job_type)
+    else:
+        finish(ctx, job_id, JobStatus.CANCELLED, error="cancelled by request")
 
 
 def run_job(ctx: WorkerContext, job_id: int, body: Callable[[ClaimedJob], None]) -> None:

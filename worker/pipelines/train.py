@@ -72,6 +72,6 @@ def _publish(ctx: WorkerContext, job: ClaimedJob, spec: ModelSpec, config: Any, 
         models.create_model_version(
             session=session, name=name, version=version, model=job.model, job_id=job.id,
             path=str(Path(target).relative_to(ctx.repository.root)), image_size=config.image_size,
-            z_dim=int(getattr(config, "z_dim", 0) or getattr(config, "latent_dim", 0) or 0), info=info)
+            z_dim=int(getattr(config, "z_dim", 0)), info=info)  # 0 for image-to-image models
     log.info("job %s published %s version %s", job.id, name, version)
 

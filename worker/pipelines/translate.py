@@ -16,9 +16,8 @@ from serving.local import translate_images
 from worker.context import WorkerContext
 from worker.images import contact_sheet, encode_png
 from worker.pipelines.generate import FIXED_ZIP_TIME
-from worker.pipelines.runner import ClaimedJob, JobInputError, finish, requeue, run_job
+from worker.pipelines.runner import ClaimedJob, JobInputError, end_interrupted, finish, require_export, run_job
 from worker.reporting import JobReporter
-from worker.shutdown import shutting_down
 
 BATCH = 8
 PREVIEW_PAIRS = 8
@@ -30,9 +29,7 @@ def run_translate_job(ctx: WorkerContext, job_id: int) -> None:
 
 
 def _translate(ctx: WorkerContext, job: ClaimedJob) -> None:
-    source = job.source
-    if source is None or not source.export_dir.is_dir():
-        raise JobInputError("the model version's export is missing from the model repository")
+    source = require_export(job)
     if job.data_dir is None or not job.data_dir.is_dir():
         raise JobInputError(f"the dataset folder {job.data_dir} is missing; upload the images again")
     from gans.data import list_images
@@ -54,11 +51,7 @@ def _translate(ctx: WorkerContext, job: ClaimedJob) -> None:
             done = start + len(batch)
             reporter.progress({"step": done, "total_steps": len(paths), "images_done": done}, force=done == len(paths))
     if reporter.interrupted():
-        out.unlink(missing_ok=True)
-        if shutting_down():
-            requeue(ctx, job.id, JobType.TRANSLATE)
-        else:
-            finish(ctx, job.id, JobStatus.CANCELLED, error="cancelled by request")
+        end_interrupted(ctx, job.id, JobType.TRANSLATE, out)
         return
     _record(ctx, job.id, out, np.stack(preview))
     seconds = time.monotonic() - started

@@ -71,13 +71,14 @@ class LocalStack:
         return all(child.poll() is None for child in self.children)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the children (SIGTERM, then SIGKILL after `timeout`), then Redis."""
+        """Stop the children (SIGTERM, then SIGKILL once `timeout` has passed for all of them), then Redis."""
         for child in self.children:
             if child.poll() is None:
                 child.terminate()
+        deadline = time.monotonic() + timeout
         for child in self.children:
             try:
-                child.wait(timeout)
+                child.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()

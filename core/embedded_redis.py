@@ -37,7 +37,7 @@ def start_embedded_redis(socket_path: Path, data_dir: Path, timeout: float = 10.
         [redis_server_binary(), "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
          "--dir", str(data_dir), "--appendonly", "yes", "--save", "", "--daemonize", "no",
          "--logfile", str(data_dir / "redis.log")],
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # it logs to its file
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

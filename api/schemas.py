@@ -2,42 +2,64 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.params import StrictBool, StrictInt
+from core.params import StrictBool, StrictFloat, StrictInt
 from core.states import JobStatus, JobType
 
 NAME = validate.Length(min=1, max=200)
 MODEL_NAME = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{0,99}$",
                              error="Use 1-100 lowercase letters, digits, '.', '_' or '-', starting alphanumeric.")
 SEED = validate.Range(min=0, max=2**31 - 1)
+LABEL_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
-# (required, allowed) fields per job type besides "type"
+OUTPUT_FIELDS = {"format", "quality", "grid", "shard_size"}
+SOURCE_FIELDS = {"model_version", "model_name", "version", "label"}
+# (required, allowed) fields per job type besides "type"; generate/translate address their model by
+# `model_version` (an id) or by `model_name` with an optional `version` or `label`
 TYPE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     JobType.TRAIN: ({"model", "dataset"}, {"model", "dataset", "params", "model_name", "resume_from"}),
-    JobType.GENERATE: ({"model_version"}, {"model_version", "count", "class_counts", "seed"}),
-    JobType.TRANSLATE: ({"model_version", "dataset"}, {"model_version", "dataset", "from_photos"}),
+    JobType.GENERATE: (set(), SOURCE_FIELDS | OUTPUT_FIELDS | {"count", "class_counts", "seed", "truncation", "dedupe",
+                                                               "dedupe_distance"}),
+    JobType.TRANSLATE: ({"dataset"}, SOURCE_FIELDS | OUTPUT_FIELDS | {"dataset", "from_photos"}),
 }
 
 
 class JobCreateSchema(Schema):
-    """train: `{model, dataset, params, model_name?, resume_from?}`; generate: `{model_version, count |
-    class_counts, seed?}`; translate (pix2pix): `{model_version, dataset, from_photos?}`."""
+    """train: `{model, dataset, params, model_name?, resume_from?}`; generate: `{model_version | model_name
+    [+ version | label], count | class_counts, seed?, format?, quality?, truncation?, grid?, dedupe?, shard_size?}`;
+    translate (pix2pix): `{model_version | model_name [+ version | label], dataset, from_photos?, format?, ...}`."""
 
     type = fields.String(required=True, validate=validate.OneOf([t.value for t in JobType]))
     model = fields.String(metadata={"description": "train: the GAN to train, e.g. dcgan"})
     dataset = StrictInt(validate=validate.Range(min=1), metadata={"description": "train/translate: dataset id"})
     params = fields.Dict(keys=fields.String(), metadata={"description": "train: hyperparameters (see README)"})
-    model_name = fields.String(validate=MODEL_NAME, metadata={"description": "train: name to export under"})
+    model_name = fields.String(validate=MODEL_NAME, metadata={
+        "description": "train: name to export under; generate/translate: the model to draw from"})
     resume_from = StrictInt(validate=validate.Range(min=1), metadata={
         "description": "train: start from this checkpoint id, inheriting its job's params"})
     model_version = StrictInt(validate=validate.Range(min=1), metadata={"description": "generate: model version id"})
+    version = StrictInt(validate=validate.Range(min=1), metadata={
+        "description": "generate/translate with model_name: this version (default: the newest served)"})
+    label = fields.String(validate=validate.Regexp(LABEL_PATTERN), metadata={
+        "description": "generate/translate with model_name: the version this label points at, e.g. stable"})
     count = StrictInt(validate=validate.Range(min=1), metadata={"description": "generate: how many images"})
     class_counts = fields.Dict(keys=fields.String(), values=StrictInt(validate=validate.Range(min=0)),
                                metadata={"description": "generate (cgan): images per class name"})
     seed = StrictInt(validate=SEED, metadata={"description": "generate: same seed, same images"})
+    truncation = StrictFloat(validate=validate.Range(min=0.01, max=10.0), metadata={
+        "description": "generate: clip every latent coordinate to [-t, t] (less variety, fewer odd cats)"})
+    dedupe = StrictBool(metadata={"description": "generate: drop near-duplicates (perceptual hash)"})
+    dedupe_distance = StrictInt(validate=validate.Range(min=0, max=32), metadata={
+        "description": "generate: most differing hash bits (of 64) still counted a duplicate; default 4"})
+    format = fields.String(validate=validate.OneOf(["png", "jpeg"]), metadata={"description": "png (default) or jpeg"})
+    quality = StrictInt(validate=validate.Range(min=1, max=95), metadata={"description": "jpeg quality, default 90"})
+    grid = StrictBool(metadata={"description": "also make a preview sheet (default true)"})
+    shard_size = StrictInt(validate=validate.Range(min=1, max=1_000_000), metadata={
+        "description": "images per zip shard (default CATGAN_SHARD_SIZE)"})
     from_photos = StrictBool(metadata={"description": "translate: draw edge sketches from photos first"})
 
     @validates_schema
@@ -49,10 +71,27 @@ class JobCreateSchema(Schema):
         required, allowed = TYPE_FIELDS[kind]
         errors = {f: [f"Required for a {kind} job."] for f in sorted(required) if f not in data}
         errors |= {f: [f"Not allowed in a {kind} job."] for f in sorted(set(data) - allowed - {"type"})}
+        if kind != JobType.TRAIN:
+            errors |= _source_errors(data)
         if kind == JobType.GENERATE and ("count" in data) == ("class_counts" in data):
             errors["count"] = ["Give either count or class_counts (for a conditional model)."]
+        if "quality" in data and data.get("format") != "jpeg":
+            errors["quality"] = ["Only with format jpeg."]
+        if "dedupe_distance" in data and not data.get("dedupe"):
+            errors["dedupe_distance"] = ["Only with dedupe: true."]
         if errors:
             raise ValidationError(errors)
+
+
+def _source_errors(data: dict[str, Any]) -> dict[str, list[str]]:
+    """A generate/translate job names its model one way: an id, or a name with a version or a label."""
+    if ("model_version" in data) == ("model_name" in data):
+        return {"model_version": ["Give either model_version (an id) or model_name."]}
+    if "model_version" in data and ({"version", "label"} & set(data)):
+        return {f: ["Only with model_name."] for f in sorted({"version", "label"} & set(data))}
+    if "version" in data and "label" in data:
+        return {"label": ["Give either version or label."]}
+    return {}
 
 
 class DatasetFolderSchema(Schema):
@@ -65,6 +104,11 @@ class JobListQuerySchema(Schema):
     type = fields.String(validate=validate.OneOf([t.value for t in JobType]))
     cursor = fields.String(validate=validate.Length(max=100))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ResultQuerySchema(Schema):
+    layout = fields.String(load_default="flat", validate=validate.OneOf(["flat", "shards"]), metadata={
+        "description": "flat: every image at the top level; shards: the shard zips (constant memory, for huge jobs)"})
 
 
 class DatasetSchema(Schema):
@@ -81,7 +125,8 @@ class DatasetSchema(Schema):
 class ArtifactSchema(Schema):
     id = fields.Integer()
     job_id = fields.Integer()
-    kind = fields.String(metadata={"description": "sample_grid | images | preview_grid"})
+    kind = fields.String(metadata={
+        "description": "sample_grid | loss_curve | tensorboard | images_shard | preview_grid"})
     name = fields.String()
     size = fields.Integer()
     sha256 = fields.String()
@@ -101,6 +146,9 @@ class ProgressSchema(Schema):
     g_loss = fields.Float(allow_none=True)
     d_loss = fields.Float(allow_none=True)
     images_done = fields.Integer(allow_none=True)
+    duplicates_dropped = fields.Integer(allow_none=True)
+    shards_done = fields.Integer(allow_none=True)
+    shards_total = fields.Integer(allow_none=True)
 
 
 class JobSchema(Schema):
@@ -145,7 +193,22 @@ class ModelVersionSchema(Schema):
 class ModelSchema(Schema):
     name = fields.String()
     latest_version = fields.Integer()
+    served_versions = fields.List(fields.Integer(), metadata={"description": "what models.config serves"})
+    pinned_versions = fields.List(fields.Integer(), allow_none=True, metadata={
+        "description": "the pinned versions, or null when every version is served"})
+    labels = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "label → version"})
     versions = fields.List(fields.Nested(ModelVersionSchema))
+
+
+class LabelSchema(Schema):
+    version = StrictInt(required=True, validate=validate.Range(min=1), metadata={
+        "description": "the version the label points at"})
+
+
+class PolicySchema(Schema):
+    versions = fields.List(StrictInt(validate=validate.Range(min=1)), required=True, allow_none=True,
+                           validate=validate.Length(min=1, max=100), metadata={
+                               "description": "versions to serve; null serves all"})
 
 
 class ItemsSchema(Schema):

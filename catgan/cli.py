@@ -96,6 +96,23 @@ def worker(queues: str, name: str | None) -> None:
     ])
 
 
+@main.command()
+@click.option("--address", default=None, help="host:port of the gRPC API (default: CATGAN_SERVING_ADDRESS).")
+@click.option("--poll-seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
+              help="How often models.config and the version folders are checked for changes.")
+def serving(address: str | None, poll_seconds: float) -> None:
+    """Serve the model repository over TF Serving's gRPC API (a stand-in for tensorflow_model_server)."""
+    from serving.server import run_server
+
+    settings = _settings()
+    _setup_logging(settings)
+    assert settings.model_repository is not None  # Settings resolves it under HOME
+    # run_server stops gracefully on SIGTERM and SIGINT itself: it lets requests in flight finish.
+    run_server(settings.model_repository, address or settings.serving_address, poll_seconds=poll_seconds,
+               max_message_bytes=settings.serving_max_message_bytes,
+               config_base_path=settings.serving_model_base_path)
+
+
 @main.group()
 def db() -> None:
     """Database schema commands."""

@@ -62,12 +62,15 @@ class CatganClient:
             body["model_name"] = model_name
         return self._request("POST", "/v1/jobs", json=body).json()
 
-    def generate(self, model_version: int, count: int, *, seed: int | None = None) -> Json:
-        """Queue a generate job."""
-        body: Json = {"type": "generate", "model_version": model_version, "count": count}
+    def generate(self, model_version: int, count: int, *, seed: int | None = None, **options: Any) -> Json:
+        """Queue a generate job (options: format, quality, truncation, grid, dedupe, shard_size...)."""
+        body: Json = {"type": "generate", "model_version": model_version, "count": count, **options}
         if seed is not None:
             body["seed"] = seed
         return self._request("POST", "/v1/jobs", json=body).json()
+
+    def resume(self, job_id: int) -> Json:
+        return self._request("POST", f"/v1/jobs/{job_id}/resume").json()
 
     def job(self, job_id: int) -> Json:
         return self._request("GET", f"/v1/jobs/{job_id}").json()
@@ -94,9 +97,14 @@ class CatganClient:
 
     def download(self, artifact_id: int, destination: str | Path) -> Path:
         """Stream an artifact's content to `destination`."""
-        destination = Path(destination)
-        with self._request("GET", f"/v1/artifacts/{artifact_id}/content", stream=True) as response:
-            with destination.open("wb") as out:
-                for chunk in response.iter_content(1024 * 1024):
-                    out.write(chunk)
+        return self._save(f"/v1/artifacts/{artifact_id}/content", Path(destination))
+
+    def download_result(self, job_id: int, destination: str | Path, *, layout: str = "flat") -> Path:
+        """Stream a generate/translate job's images as one zip to `destination`."""
+        return self._save(f"/v1/jobs/{job_id}/result?layout={layout}", Path(destination))
+
+    def _save(self, path: str, destination: Path) -> Path:
+        with self._request("GET", path, stream=True) as response, destination.open("wb") as out:
+            for chunk in response.iter_content(1024 * 1024):
+                out.write(chunk)
         return destination

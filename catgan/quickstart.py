@@ -73,6 +73,6 @@ def _describe(progress: dict[str, Any]) -> str:
 
 def _save(client: CatganClient, job: dict[str, Any], out: Path) -> tuple[Path, Path]:
     by_kind = {a["kind"]: a for a in job["artifacts"]}
-    zip_path = client.download(by_kind["images"]["id"], out / "cats.zip")
+    zip_path = client.download_result(job["id"], out / "cats.zip")
     grid_path = client.download(by_kind["preview_grid"]["id"], out / "cats-grid.png")
     return zip_path.resolve(), grid_path.resolve()

@@ -145,3 +145,26 @@ class Artifact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     job: Mapped[Job] = relationship(back_populates="artifacts")
+
+
+class ModelLabel(Base):
+    """A version label of a model name (`stable`, `canary`): TF Serving's `version_labels`."""
+
+    __tablename__ = "model_labels"
+    __table_args__ = (UniqueConstraint("name", "label", name="uq_model_labels_name_label"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ModelPolicy(Base):
+    """Which versions of a model name are served; no row (or null versions) serves them all."""
+
+    __tablename__ = "model_policies"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    versions: Mapped[list[int] | None] = mapped_column(JSON)  # pinned versions, or None for all
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,7 +28,20 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="Largest accepted upload.")
     max_archive_files: int = Field(default=200_000, gt=0, description="Most files an archive may hold.")
     max_archive_bytes: int = Field(default=8 * 1024**3, gt=0, description="Most bytes an archive may unpack to.")
-    max_generate_count: int = Field(default=100_000, gt=0, description="Most images one generate job makes.")
+    max_generate_count: int = Field(default=1_000_000, gt=0, description="Most images one generate job makes.")
+    shard_size: int = Field(default=10_000, gt=0, description="Images per zip shard of a generate job.")
+    encode_workers: int = Field(default=0, ge=0, description="Processes encoding images (0: one per CPU).")
+    generator_backend: Literal["local", "tfserving"] = Field(
+        default="local", description="Where generate/translate jobs run the model: in the worker, or over "
+        "TensorFlow Serving's gRPC API.")
+    serving_address: str = Field(default="127.0.0.1:8500", description="host:port of the TF Serving gRPC API.")
+    serving_timeout_seconds: float = Field(default=60.0, gt=0, description="Deadline of one Predict call.")
+    serving_retries: int = Field(default=5, ge=0, description="Retries (with backoff) on UNAVAILABLE.")
+    serving_max_message_bytes: int = Field(default=256 * 1024**2, gt=0,
+                                           description="gRPC message-size limit, both ways.")
+    serving_model_base_path: Path | None = Field(
+        default=None, description="The model repository as TF Serving sees it (models.config base paths); "
+        "default: the model repository.")
     progress_interval_seconds: float = Field(default=2.0, gt=0, description="How often workers write progress.")
     cancel_poll_seconds: float = Field(default=1.0, gt=0, description="How often training checks for cancel.")
     broker_visibility_timeout: int = Field(default=43_200, gt=0, description="Seconds before Redis redelivers.")

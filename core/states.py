@@ -28,8 +28,9 @@ ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
     # running → queued: a worker shutting down hands the job back; another resumes it from its checkpoint
     JobStatus.RUNNING: frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED}),
     JobStatus.SUCCEEDED: frozenset(),
-    JobStatus.FAILED: frozenset(),
-    JobStatus.CANCELLED: frozenset(),
+    # failed/cancelled → queued: resumed on request, from the last checkpoint or the last finished shard
+    JobStatus.FAILED: frozenset({JobStatus.QUEUED}),
+    JobStatus.CANCELLED: frozenset({JobStatus.QUEUED}),
 }
 
 

@@ -1,7 +1,8 @@
-"""The model repository in TF Serving's layout: `<root>/<name>/<version>/` plus `models.config`.
+"""The model repository in TF Serving's layout: `<root>/<name>/<version>/`.
 
 A version is exported into a staging folder and renamed into place, so a server scanning the
-repository never sees half a model.
+repository never sees half a model. `models.config` beside them is rendered from the database
+(`core.serving_config`), which owns pins and labels.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from core.storage import write_atomic
-
 STAGING = ".staging"
-CONFIG_NAME = "models.config"
 
 
 class ModelRepository:
-    """Publishes SavedModels and keeps `models.config` in step with what is on disk."""
+    """Publishes SavedModels atomically and lists what is on disk."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -51,19 +49,4 @@ class ModelRepository:
             os.rename(staging, target)  # atomic on one filesystem; fails if the version exists
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        self.write_config()
         return target
-
-    def write_config(self) -> None:
-        """Write TF Serving's `models.config` listing every model and serving all its versions."""
-        write_atomic(self.root / CONFIG_NAME, render_models_config(self.root, self.names()).encode())
-
-
-def render_models_config(root: Path, names: list[str]) -> str:
-    """A `model_config_list` in protobuf text format."""
-    entries = "".join(
-        f'  config {{\n    name: "{name}"\n    base_path: "{root / name}"\n    model_platform: "tensorflow"\n'
-        f"    model_version_policy {{ all {{}} }}\n  }}\n"
-        for name in names
-    )
-    return f"model_config_list {{\n{entries}}}\n"

@@ -6,21 +6,25 @@ import logging
 import secrets
 from typing import Any
 
+from flask import Response, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from api.context import context, transaction
 from api.presenters import present_artifact, present_job
-from api.schemas import ItemsSchema, JobCreateSchema, JobListQuerySchema, JobPageSchema, JobSchema
+from api.result_zip import flat_result, shards_result
+from api.schemas import ItemsSchema, JobCreateSchema, JobListQuerySchema, JobPageSchema, JobSchema, ResultQuerySchema
 from api.validation import json_body, load
-from core.errors import ServiceUnavailable
+from core.errors import Conflict, ServiceUnavailable
 from core.models import Job
 from core.queue import enqueue_job
+from core.services import artifacts
 from core.services import jobs as service
-from core.states import JobType
+from core.states import JobStatus, JobType
 
 log = logging.getLogger(__name__)
+OUTPUT_OPTIONS = ("format", "quality", "grid", "shard_size", "truncation", "dedupe", "dedupe_distance")
 blp = Blueprint("jobs", __name__, url_prefix="/v1/jobs", description="Train and generate jobs")
 
 
@@ -28,7 +32,7 @@ blp = Blueprint("jobs", __name__, url_prefix="/v1/jobs", description="Train and 
 @blp.doc(requestBody={"content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}}}})
 @blp.response(202, JobSchema)
 def create_job() -> ResponseReturnValue:
-    """Queue a train or generate job."""
+    """Queue a train, generate or translate job."""
     data = load(JobCreateSchema(), json_body())
     with transaction() as session:
         job = _create(session, data)
@@ -44,13 +48,18 @@ def _create(session: Session, data: dict[str, Any]) -> Job:
         return service.create_train_job(session=session, model=data["model"], dataset_id=data["dataset"],
                                         params=data.get("params"), model_name=data.get("model_name"),
                                         resume_from=data.get("resume_from"))
+    settings = context().settings
+    source = service.source_version(session=session, model_version_id=data.get("model_version"),
+                                    model_name=data.get("model_name"), version=data.get("version"),
+                                    label=data.get("label"))
+    options = {k: data[k] for k in OUTPUT_OPTIONS if k in data}
+    options.setdefault("shard_size", settings.shard_size)
     if data["type"] == JobType.TRANSLATE:
-        return service.create_translate_job(session=session, model_version_id=data["model_version"],
-                                            dataset_id=data["dataset"], from_photos=data.get("from_photos", False))
+        return service.create_translate_job(session=session, source=source, dataset_id=data["dataset"],
+                                            from_photos=data.get("from_photos", False), options=options)
     return service.create_generate_job(
-        session=session, model_version_id=data["model_version"], count=data.get("count"),
-        class_counts=data.get("class_counts"), seed=data.get("seed", secrets.randbelow(2**31)),
-        max_count=context().settings.max_generate_count)
+        session=session, source=source, count=data.get("count"), class_counts=data.get("class_counts"),
+        seed=data.get("seed", secrets.randbelow(2**31)), max_count=settings.max_generate_count, options=options)
 
 
 def _enqueue_or_fail(job_id: int, job_type: str) -> None:
@@ -101,3 +110,44 @@ def list_artifacts(job_id: int) -> ResponseReturnValue:
         job = service.get_job(session=session, job_id=job_id)
         return {"items": [present_artifact(a) for a in job.artifacts]}
 
+
+
+@blp.route("/<int:job_id>/resume", methods=["POST"])
+@blp.response(202, JobSchema)
+def resume_job(job_id: int) -> ResponseReturnValue:
+    """Queue a failed or cancelled job again: training continues from its last checkpoint, generation
+    from its last finished shard."""
+    with transaction() as session:
+        job = service.resume_job(session=session, job_id=job_id)
+        job_type = job.type
+    _enqueue_or_fail(job_id, job_type)
+    with transaction() as session:
+        return present_job(service.get_job(session=session, job_id=job_id)), 202, {"Location": f"/v1/jobs/{job_id}"}
+
+
+@blp.route("/<int:job_id>/result", methods=["GET"])
+@blp.arguments(ResultQuerySchema, location="query", as_kwargs=True)
+@blp.doc(responses={200: {"description": "A zip of the job's images, streamed."}})
+def download_result(job_id: int, layout: str) -> ResponseReturnValue:
+    """All images of a generate/translate job as one zip, streamed from its shards. While the job runs (or
+    after it stopped early) it holds the shards finished so far, and `X-Catgan-Partial: true` says so."""
+    settings = context().settings
+    with transaction() as session:
+        job = service.get_job(session=session, job_id=job_id)
+        if job.type == JobType.TRAIN:
+            raise Conflict("a train job has no result archive; see its artifacts and model version",
+                           code="no_result_archive")
+        shards = sorted((a for a in job.artifacts if a.kind == artifacts.SHARD_KIND), key=lambda a: a.info["shard"])
+        if not shards:
+            raise Conflict(f"job {job_id} has no finished shard yet (status {job.status}); try again later",
+                           code="no_result_yet")
+        paths = [artifacts.artifact_file(a, settings) for a in shards]
+        extras = {a.name: artifacts.artifact_file(a, settings) for a in job.artifacts if a.kind == "preview_grid"}
+        partial, name = job.status != JobStatus.SUCCEEDED, f"job-{job_id}-{job.type}.zip"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "X-Catgan-Partial": str(partial).lower()}
+    if layout == "shards":
+        body, length = shards_result(paths, extras)
+        headers["Content-Length"] = str(length)
+    else:
+        body = flat_result(paths, extras)
+    return Response(stream_with_context(body), mimetype="application/zip", headers=headers)

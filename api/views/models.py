@@ -1,33 +1,76 @@
-"""Models: the exported generators, grouped by name."""
+"""Models: exported generators by name, which versions are served, and version labels (stable, canary)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import groupby
 from typing import Any
 
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
-from api.context import transaction
+from api.context import context, transaction
 from api.presenters import present_model_version
-from api.schemas import ItemsSchema, ModelVersionSchema
+from api.schemas import LABEL_PATTERN, ItemsSchema, LabelSchema, ModelSchema, ModelVersionSchema, PolicySchema
+from api.validation import json_body, load
+from core.errors import InvalidInput
+from core.models import ModelVersion
 from core.services import models as service
+from core.serving_config import models_config_lock, write_models_config
 
-blp = Blueprint("models", __name__, url_prefix="/v1", description="Exported generators")
+blp = Blueprint("models", __name__, url_prefix="/v1", description="Exported generators, served versions, labels")
 
 
 @blp.route("/models", methods=["GET"])
 @blp.response(200, ItemsSchema)
 def list_models() -> ResponseReturnValue:
-    """Every model name with its versions."""
+    """Every model name with its versions, served versions and labels."""
     with transaction() as session:
         versions = service.list_model_versions(session=session)
-        return {"items": [_model(name, list(group)) for name, group in groupby(versions, key=lambda v: v.name)]}
+        groups = groupby(versions, key=lambda v: v.name)
+        return {"items": [_model(session, name, list(group)) for name, group in groups]}
 
 
-def _model(name: str, versions: list[Any]) -> dict[str, Any]:
-    return {"name": name, "latest_version": versions[-1].version,
-            "versions": [present_model_version(v) for v in versions]}
+@blp.route("/models/<name>", methods=["GET"])
+@blp.response(200, ModelSchema)
+def get_model(name: str) -> ResponseReturnValue:
+    """One model name."""
+    with transaction() as session:
+        return _model(session, name, service.model_versions_of(session=session, name=name))
+
+
+@blp.route("/models/<name>/labels/<label>", methods=["PUT"])
+@blp.doc(requestBody={"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Label"}}}})
+@blp.response(200, ModelSchema)
+def put_label(name: str, label: str) -> ResponseReturnValue:
+    """Point a label (e.g. `stable`, `canary`) at a served version; TF Serving routes it from models.config."""
+    _check_label(label)
+    version = load(LabelSchema(), json_body())["version"]
+    with _config_change() as session:
+        service.set_label(session=session, name=name, label=label, version=version)
+        return _model(session, name, service.model_versions_of(session=session, name=name))
+
+
+@blp.route("/models/<name>/labels/<label>", methods=["DELETE"])
+@blp.response(200, ModelSchema)
+def delete_label(name: str, label: str) -> ResponseReturnValue:
+    """Remove a label."""
+    with _config_change() as session:
+        service.remove_label(session=session, name=name, label=label)
+        return _model(session, name, service.model_versions_of(session=session, name=name))
+
+
+@blp.route("/models/<name>/policy", methods=["PUT"])
+@blp.doc(requestBody={"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Policy"}}}})
+@blp.response(200, ModelSchema)
+def put_policy(name: str) -> ResponseReturnValue:
+    """Pin the served versions (`{"versions": [1, 3]}`), or serve all again (`{"versions": null}`)."""
+    versions = load(PolicySchema(), json_body())["versions"]
+    with _config_change() as session:
+        service.set_policy(session=session, name=name, versions=versions)
+        return _model(session, name, service.model_versions_of(session=session, name=name))
 
 
 @blp.route("/model-versions/<int:model_version_id>", methods=["GET"])
@@ -36,3 +79,26 @@ def get_model_version(model_version_id: int) -> ResponseReturnValue:
     """One exported generator."""
     with transaction() as session:
         return present_model_version(service.get_model_version(session=session, model_version_id=model_version_id))
+
+
+@contextmanager
+def _config_change() -> Iterator[Session]:
+    """A transaction whose result is rendered into models.config before it commits, under the config lock."""
+    settings = context().settings
+    with models_config_lock(settings), transaction() as session:
+        yield session
+        write_models_config(session, settings)
+
+
+def _check_label(label: str) -> None:
+    if not LABEL_PATTERN.fullmatch(label):
+        raise InvalidInput(f"label {label!r} is not valid: use 1-64 lowercase letters, digits, '_' or '-', "
+                           "starting with a letter", fields={"label": ["Invalid label."]})
+
+
+def _model(session: Session, name: str, versions: list[ModelVersion]) -> dict[str, Any]:
+    return {"name": name, "latest_version": versions[-1].version,
+            "served_versions": service.served_version_numbers(session=session, name=name),
+            "pinned_versions": service.pinned_versions(session=session, name=name),
+            "labels": service.labels_of(session=session, name=name),
+            "versions": [present_model_version(v) for v in versions]}

@@ -14,6 +14,9 @@ from core.models import Artifact, Checkpoint
 from core.settings import Settings
 from core.storage import resolve_inside, sha256_file, write_atomic
 
+SHARD_KIND = "images_shard"  # a zip shard of a generate/translate job's images
+SHARD_MANIFEST = "manifest.jsonl"  # inside every shard: one JSON line per image, where it came from
+
 
 def job_artifact_dir(settings: Settings, job_id: int) -> Path:
     """Where a job's artifacts live."""
@@ -48,6 +51,12 @@ def get_artifact(*, session: Session, artifact_id: int) -> Artifact:
     if artifact is None:
         raise NotFound(f"artifact {artifact_id} does not exist")
     return artifact
+
+
+def artifact_path(artifact: Artifact, settings: Settings) -> Path:
+    """Where the artifact's file lives (inside the artifact dir), present or not."""
+    assert settings.artifact_dir is not None
+    return resolve_inside(settings.artifact_dir, artifact.path)
 
 
 def artifact_file(artifact: Artifact, settings: Settings) -> Path:

@@ -15,7 +15,11 @@ from sqlalchemy.orm import Session
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Checkpoint, Dataset, Job, ModelVersion, utcnow
 from core.params import resolve_train_params
+from core.services import models as model_services
 from core.states import JobStatus, JobType, check_transition, is_terminal
+
+JPEG_QUALITY = 90
+DEDUPE_DISTANCE = 4  # of 64 hash bits; the worker's default too
 
 
 def create_train_job(*, session: Session, model: str, dataset_id: int, params: dict[str, Any] | None,
@@ -60,28 +64,46 @@ def _resume_checkpoint(session: Session, model: str, checkpoint_id: int) -> Chec
     return checkpoint
 
 
-def create_generate_job(*, session: Session, model_version_id: int, seed: int, count: int | None = None,
-                        class_counts: dict[str, int] | None = None, max_count: int) -> Job:
-    """A queued generate job drawing `count` images (or `class_counts` per class) from a model version."""
+def create_generate_job(*, session: Session, source: ModelVersion, seed: int, count: int | None = None,
+                        class_counts: dict[str, int] | None = None, max_count: int,
+                        options: dict[str, Any] | None = None) -> Job:
+    """A queued generate job drawing `count` images (or `class_counts` per class) from a model version.
+
+    `options` are the output options (format, quality, grid, shard_size, truncation, dedupe, dedupe_distance).
+    """
+    options = options or {}
     if count is not None:
         _check_count(count, max_count)
-    version = _model_version(session, model_version_id)
-    if version.model == "pix2pix":
-        raise InvalidInput(f"model version {version.id} is a pix2pix translator; submit a translate job",
+    if source.model == "pix2pix":
+        raise InvalidInput(f"model version {source.id} is a pix2pix translator; submit a translate job",
                            fields={"model_version": ["An image-to-image model."]})
-    classes = list(version.info.get("classes") or [])
+    classes = list(source.info.get("classes") or [])
     if class_counts is not None:
-        _check_class_counts(class_counts, classes, version.id)
+        _check_class_counts(class_counts, classes, source.id)
         count = sum(class_counts.values())
     assert count is not None
     _check_count(count, max_count)
-    params: dict[str, Any] = {"count": count, "seed": seed, "format": "png"}
+    params: dict[str, Any] = {"count": count, "seed": seed, **output_params(options)}
+    params["truncation"] = options.get("truncation")
+    params["dedupe"] = bool(options.get("dedupe", False))
+    if params["dedupe"]:
+        params["dedupe_distance"] = options.get("dedupe_distance", DEDUPE_DISTANCE)
     if class_counts is not None:
         params["class_counts"] = {name: class_counts.get(name, 0) for name in classes}
-    job = Job(type=JobType.GENERATE, model=version.model, source_model_version_id=version.id, params=params)
+    job = Job(type=JobType.GENERATE, model=source.model, source_model_version_id=source.id, params=params)
     session.add(job)
     session.flush()
     return job
+
+
+def output_params(options: dict[str, Any]) -> dict[str, Any]:
+    """How a generate/translate job writes images, with defaults filled in (kept with the job, so a resumed
+    job shards and encodes exactly as it began)."""
+    fmt = options.get("format", "png")
+    params = {"format": fmt, "grid": bool(options.get("grid", True)), "shard_size": options["shard_size"]}
+    if fmt == "jpeg":
+        params["quality"] = options.get("quality", JPEG_QUALITY)
+    return params
 
 
 def _check_count(count: int, max_count: int) -> None:
@@ -100,19 +122,30 @@ def _check_class_counts(class_counts: dict[str, int], classes: list[str], versio
                            fields={"class_counts": [f"Unknown: {', '.join(unknown)}."]})
 
 
-def create_translate_job(*, session: Session, model_version_id: int, dataset_id: int,
-                         from_photos: bool = False) -> Job:
+def create_translate_job(*, session: Session, source: ModelVersion, dataset_id: int, from_photos: bool = False,
+                         options: dict[str, Any] | None = None) -> Job:
     """A queued translate job: every image of a dataset through a pix2pix model version."""
-    version = _model_version(session, model_version_id)
-    if version.model != "pix2pix":
-        raise InvalidInput(f"model version {version.id} is a {version.model} generator, not a pix2pix translator",
+    if source.model != "pix2pix":
+        raise InvalidInput(f"model version {source.id} is a {source.model} generator, not a pix2pix translator",
                            fields={"model_version": ["Not an image-to-image model."]})
     dataset = _dataset(session, dataset_id)
-    job = Job(type=JobType.TRANSLATE, model=version.model, source_model_version_id=version.id,
-              dataset_id=dataset.id, params={"from_photos": from_photos, "format": "png"})
+    params = {"from_photos": from_photos, **output_params(options or {})}
+    job = Job(type=JobType.TRANSLATE, model=source.model, source_model_version_id=source.id,
+              dataset_id=dataset.id, params=params)
     session.add(job)
     session.flush()
     return job
+
+
+def source_version(*, session: Session, model_version_id: int | None = None, model_name: str | None = None,
+                   version: int | None = None, label: str | None = None) -> ModelVersion:
+    """The served model version a generate/translate job draws from: by id, or by name and version or label."""
+    if model_version_id is not None:
+        source = _model_version(session, model_version_id)
+        model_services.resolve_model_version(session=session, name=source.name, version=source.version)
+        return source
+    assert model_name is not None
+    return model_services.resolve_model_version(session=session, name=model_name, version=version, label=label)
 
 
 def _model_version(session: Session, model_version_id: int) -> ModelVersion:
@@ -194,6 +227,20 @@ def request_cancel(*, session: Session, job_id: int) -> Job:
         raise Conflict(f"job {job_id} has already {job.status}; only queued or running jobs can be cancelled",
                        code="job_finished")
     return job
+
+
+def resume_job(*, session: Session, job_id: int) -> Job:
+    """Queue a failed or cancelled job again; it continues from its last checkpoint or finished shard.
+
+    Raises:
+        Conflict: the job is not failed or cancelled.
+    """
+    job = get_job(session=session, job_id=job_id)
+    for status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        if _set_status(session, job_id, status, JobStatus.QUEUED, error=None, finished_at=None, cancel_requested=False):
+            session.refresh(job)
+            return job
+    raise Conflict(f"job {job_id} is {job.status}; only failed or cancelled jobs can be resumed", code="not_resumable")
 
 
 def claim_job(*, session: Session, job_id: int) -> Job | None:

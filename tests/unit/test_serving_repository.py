@@ -14,14 +14,12 @@ def _export(content: str):
     return export
 
 
-def test_publish_moves_a_complete_version_and_writes_models_config(tmp_path: Path) -> None:
+def test_publish_moves_a_complete_version_into_place(tmp_path: Path) -> None:
     repo = ModelRepository(tmp_path)
     repo.publish("cats", 1, _export("one"))
     repo.publish("cats", 2, _export("two"))
     assert repo.versions("cats") == [1, 2]
     assert (tmp_path / "cats" / "2" / "saved_model.pb").read_text() == "two"
-    config = (tmp_path / "models.config").read_text()
-    assert 'name: "cats"' in config and f'base_path: "{tmp_path / "cats"}"' in config
     assert list((tmp_path / ".staging").iterdir()) == []
 
 

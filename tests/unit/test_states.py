@@ -7,6 +7,7 @@ from core.states import JobStatus, can_transition, check_transition, is_terminal
 @pytest.mark.parametrize("current,target", [
     ("queued", "running"), ("queued", "cancelled"), ("queued", "failed"),
     ("running", "succeeded"), ("running", "failed"), ("running", "cancelled"), ("running", "queued"),
+    ("failed", "queued"), ("cancelled", "queued"),
 ])
 def test_allowed_transitions(current: str, target: str) -> None:
     assert can_transition(current, target)
@@ -14,7 +15,7 @@ def test_allowed_transitions(current: str, target: str) -> None:
 
 
 @pytest.mark.parametrize("current,target", [
-    ("queued", "succeeded"), ("succeeded", "running"), ("failed", "queued"),
+    ("queued", "succeeded"), ("succeeded", "running"), ("failed", "running"), ("succeeded", "queued"),
     ("cancelled", "running"), ("succeeded", "cancelled"), ("running", "running"),
 ])
 def test_illegal_transitions_are_refused(current: str, target: str) -> None:

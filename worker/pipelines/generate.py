@@ -1,96 +1,119 @@
-"""The generate pipeline: latents by (seed, index) → generator → PNGs in a zip, plus a preview sheet."""
+"""The generate pipeline: latents by (seed, index) → the generator (local or TF Serving) → zip shards."""
 
 from __future__ import annotations
 
 import time
-import zipfile
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from core.db import session_scope
 from core.services import artifacts
 from core.states import JobStatus, JobType
-from core.storage import atomic_output
+from serving.backends import GeneratorBackend, ModelRef, make_backend
 from serving.latents import latent_batch
-from serving.local import generate_images
+from worker.bulk import Block, BulkOptions, run_bulk
 from worker.context import WorkerContext
+from worker.encoding import ImageFormat
 from worker.images import contact_sheet, encode_png
-from worker.pipelines.runner import ClaimedJob, end_interrupted, finish, require_export, run_job
+from worker.pipelines.runner import ClaimedJob, SourceVersion, end_interrupted, finish, require_export, run_job
 from worker.reporting import JobReporter
 
-BATCH = 64
+MODEL_BLOCK = 64  # images per model call, always: see worker.bulk.BlockSource
 PREVIEW = 64
-FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # a fixed timestamp keeps the archive's bytes reproducible
 
 
 def run_generate_job(ctx: WorkerContext, job_id: int) -> None:
-    """Draw a queued job's images into `images.zip`."""
+    """Draw a queued job's images into zip shards, plus a preview sheet."""
     run_job(ctx, job_id, lambda job: _generate(ctx, job))
 
 
 def _generate(ctx: WorkerContext, job: ClaimedJob) -> None:
     source = require_export(job)
-    export_dir = str(source.export_dir)
-    count, seed = int(job.params["count"]), int(job.params["seed"])
-    labels = image_labels(job.params, source.classes)
-    reporter = JobReporter(ctx, job.id)
-    out = artifacts.job_artifact_dir(ctx.settings, job.id) / "images.zip"
-    started, preview = time.monotonic(), []
-    with atomic_output(out) as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as archive:
-        for start in range(0, count, BATCH):
-            if reporter.interrupted():
-                break
-            size = min(BATCH, count - start)
-            batch_labels = labels[start:start + size] if labels is not None else None
-            images = generate_images(export_dir, latent_batch(seed, start, size, source.z_dim), batch_labels)
-            _write_images(archive, images, start, batch_labels, source.classes)
-            preview.extend(images[: max(0, PREVIEW - len(preview))])
-            done = start + len(images)
-            reporter.progress(_progress(done, count, started), force=done == count)
-    if reporter.interrupted():
-        end_interrupted(ctx, job.id, JobType.GENERATE, out)
-        return
-    _record(ctx, job, out, np.stack(preview))
+    params, started = job.params, time.monotonic()
+    backend = make_backend(ctx.settings)
+    try:
+        draw = LatentImages(backend, source, params)
+        options = bulk_options(ctx, params, int(params["count"]), MODEL_BLOCK, provenance(job, source))
+        outcome = run_bulk(ctx, job.id, draw, options, JobReporter(ctx, job.id))
+        if outcome.interrupted:
+            end_interrupted(ctx, job.id, JobType.GENERATE)
+            return
+        if params.get("grid", True):
+            preview = draw.images(0, min(PREVIEW, int(params["count"])))
+            _record_preview(ctx, job.id, preview)
+    finally:
+        backend.close()
     seconds = time.monotonic() - started
-    finish(ctx, job.id, JobStatus.SUCCEEDED,
-           metrics={"images": count, "seconds": round(seconds, 3), "images_per_second": round(count / seconds, 2)})
+    finish(ctx, job.id, JobStatus.SUCCEEDED, metrics={
+        "images": outcome.images, "duplicates_dropped": outcome.dropped, "shards": outcome.shards,
+        "seconds": round(seconds, 3), "images_per_second": round(outcome.processed / seconds, 2)})
 
 
-def image_labels(params: dict, classes: tuple[str, ...]) -> np.ndarray | None:
-    """The class label of every image of a conditional model (None for an unconditional one).
-
-    With class_counts, images come class by class in the model's class order; without, they cycle.
-    """
-    if not classes:
-        return None
-    counts = params.get("class_counts")
-    if counts:
-        return np.concatenate([np.full(counts[name], i, np.int32) for i, name in enumerate(classes)])
-    return (np.arange(int(params["count"])) % len(classes)).astype(np.int32)
+def bulk_options(ctx: WorkerContext, params: dict[str, Any], count: int, block_size: int,
+                 common: dict[str, Any]) -> BulkOptions:
+    """How a generate or translate job writes its images."""
+    return BulkOptions(
+        count=count, shard_size=int(params.get("shard_size") or ctx.settings.shard_size),
+        block_size=block_size, fmt=ImageFormat(params.get("format", "png"), int(params.get("quality", 90))),
+        dedupe_distance=params.get("dedupe_distance") if params.get("dedupe") else None,
+        encode_workers=ctx.settings.encode_workers, common=common)
 
 
-def _write_images(archive: zipfile.ZipFile, images: np.ndarray, start: int, labels: np.ndarray | None,
-                  classes: tuple[str, ...]) -> None:
-    for offset, image in enumerate(images):
-        folder = f"{classes[labels[offset]]}/" if labels is not None else ""
-        info = zipfile.ZipInfo(f"{folder}cat-{start + offset:07d}.png", date_time=FIXED_ZIP_TIME)
-        archive.writestr(info, encode_png(image), compress_type=zipfile.ZIP_STORED)
+def provenance(job: ClaimedJob, source: SourceVersion) -> dict[str, Any]:
+    """What every manifest line says about where its image came from."""
+    fields = {"seed": job.params.get("seed"), "model_name": source.name, "model_version": source.version,
+              "training_job": source.training_job, "checkpoint_step": source.step}
+    if job.params.get("truncation") is not None:
+        fields["truncation"] = job.params["truncation"]
+    return {k: v for k, v in fields.items() if v is not None}
 
 
-def _progress(done: int, count: int, started: float) -> dict[str, float | int | None]:
-    rate = done / max(time.monotonic() - started, 1e-9)
-    return {"step": done, "total_steps": count, "images_done": done, "images_per_second": round(rate, 2),
-            "eta_seconds": round((count - done) / rate, 1) if rate else None}
+class LatentImages:
+    """Images by index: z from (seed, index), clipped by `truncation`, labels from `class_counts`."""
+
+    def __init__(self, backend: GeneratorBackend, source: SourceVersion, params: dict[str, Any]) -> None:
+        self.backend, self.source = backend, source
+        self.model = ModelRef(source.name, source.version, source.export_dir)
+        self.seed, self.truncation = int(params["seed"]), params.get("truncation")
+        self.classes = source.classes
+        counts = params.get("class_counts")
+        self.class_ends = np.cumsum([counts[c] for c in self.classes]) if counts and self.classes else None
+
+    def labels(self, start: int, stop: int) -> np.ndarray | None:
+        """Class labels of images start..stop-1: class by class with class_counts, else cycling."""
+        if not self.classes:
+            return None
+        indices = np.arange(start, stop)
+        if self.class_ends is None:
+            return (indices % len(self.classes)).astype(np.int32)
+        labels = np.searchsorted(self.class_ends, indices, side="right")
+        return np.minimum(labels, len(self.classes) - 1).astype(np.int32)  # padding past the end: any class
+
+    def images(self, start: int, stop: int) -> np.ndarray:
+        """uint8 images of indices start..stop-1, drawn in whole aligned blocks of MODEL_BLOCK."""
+        out = []
+        for block_start in range(start - start % MODEL_BLOCK, stop, MODEL_BLOCK):
+            z = latent_batch(self.seed, block_start, MODEL_BLOCK, self.source.z_dim)
+            if self.truncation is not None:
+                np.clip(z, -self.truncation, self.truncation, out=z)
+            block = self.backend.generate(self.model, z, self.labels(block_start, block_start + MODEL_BLOCK))
+            out.append(block[max(start - block_start, 0):min(stop - block_start, MODEL_BLOCK)])
+        return np.concatenate(out)
+
+    def __call__(self, start: int, stop: int) -> Block:
+        labels = self.labels(start, stop)
+        names, provenance = [], []
+        for offset, index in enumerate(range(start, stop)):
+            folder = f"{self.classes[labels[offset]]}/" if labels is not None else ""
+            names.append(f"{folder}cat-{index:07d}")
+            provenance.append({"index": index, "class": self.classes[labels[offset]]} if labels is not None
+                              else {"index": index})
+        return Block(self.images(start, stop), names, provenance)
 
 
-def _record(ctx: WorkerContext, job: ClaimedJob, archive: Path, preview: np.ndarray) -> None:
-    assert job.source is not None
-    info = {"count": job.params["count"], "seed": job.params["seed"], "model": job.source.name,
-            "version": job.source.version}
+def _record_preview(ctx: WorkerContext, job_id: int, images: np.ndarray) -> None:
     with session_scope(ctx.sessions) as session:
-        artifacts.add_artifact_file(session=session, settings=ctx.settings, job_id=job.id, kind="images",
-                                    path=archive, content_type="application/zip", info=info)
-        artifacts.add_artifact_bytes(session=session, settings=ctx.settings, job_id=job.id, kind="preview_grid",
-                                     name="grid.png", data=encode_png(contact_sheet(preview)),
-                                     content_type="image/png", info={"images": len(preview)})
+        artifacts.add_artifact_bytes(session=session, settings=ctx.settings, job_id=job_id, kind="preview_grid",
+                                     name="grid.png", data=encode_png(contact_sheet(images)),
+                                     content_type="image/png", info={"images": len(images)})

@@ -32,6 +32,8 @@ class SourceVersion:
     z_dim: int
     image_size: int
     classes: tuple[str, ...] = ()  # a conditional model's class names, in label order
+    training_job: int | None = None
+    step: int | None = None  # the training step the generator was exported at
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def claim(ctx: WorkerContext, job_id: int) -> ClaimedJob | None:
             assert ctx.settings.model_repository is not None
             source = SourceVersion(version.id, version.name, version.version,
                                    ctx.settings.model_repository / version.path, version.z_dim, version.image_size,
-                                   tuple(version.info.get("classes") or ()))
+                                   tuple(version.info.get("classes") or ()), version.job_id, version.info.get("step"))
         resume_from = job.resume_from.path if job.resume_from is not None else None
         return ClaimedJob(job.id, job.model, dict(job.params), data_dir, source, job.dataset_id, resume_from)
 
@@ -86,9 +88,8 @@ def require_export(job: ClaimedJob) -> SourceVersion:
     return job.source
 
 
-def end_interrupted(ctx: WorkerContext, job_id: int, job_type: str, partial: Path) -> None:
-    """Drop a partial archive; hand the job back if this worker is shutting down, else it was cancelled."""
-    partial.unlink(missing_ok=True)
+def end_interrupted(ctx: WorkerContext, job_id: int, job_type: str) -> None:
+    """Hand the job back if this worker is shutting down, else it was cancelled (finished shards stay)."""
     if shutting_down():
         requeue(ctx, job_id, job_type)
     else:

@@ -8,6 +8,7 @@ from typing import Any
 
 from core.db import session_scope
 from core.services import models
+from core.serving_config import models_config_lock, write_models_config
 from core.states import JobStatus, JobType
 from gans.registry import get_spec, make_config
 from gans.spec import ModelSpec
@@ -67,11 +68,13 @@ def _publish(ctx: WorkerContext, job: ClaimedJob, spec: ModelSpec, config: Any, 
                 "params": job.params}
     with session_scope(ctx.sessions) as session:
         version = models.next_version_number(session=session, name=name)
-        target = ctx.repository.publish(name, version, lambda d: spec.export(result.model, config, d, metadata))
-        info = {"step": result.step, "metrics": metrics, "classes": list(getattr(config, "class_names", ()) or ())}
+    target = ctx.repository.publish(name, version, lambda d: spec.export(result.model, config, d, metadata))
+    info = {"step": result.step, "metrics": metrics, "classes": list(getattr(config, "class_names", ()) or ())}
+    with models_config_lock(ctx.settings), session_scope(ctx.sessions) as session:
         models.create_model_version(
             session=session, name=name, version=version, model=job.model, job_id=job.id,
             path=str(Path(target).relative_to(ctx.repository.root)), image_size=config.image_size,
             z_dim=int(getattr(config, "z_dim", 0)), info=info)  # 0 for image-to-image models
+        write_models_config(session, ctx.settings)  # under the lock until this row commits
     log.info("job %s published %s version %s", job.id, name, version)
 

@@ -1,9 +1,8 @@
-"""The translate pipeline (pix2pix): every image of a dataset → the model → PNGs in a zip, plus a preview."""
+"""The translate pipeline (pix2pix): every image of a dataset → the model (local or TF Serving) → zip shards."""
 
 from __future__ import annotations
 
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,20 +10,28 @@ import numpy as np
 from core.db import session_scope
 from core.services import artifacts
 from core.states import JobStatus, JobType
-from core.storage import atomic_output
-from serving.local import translate_images
+from serving.backends import GeneratorBackend, ModelRef, make_backend
+from worker.bulk import Block, run_bulk
 from worker.context import WorkerContext
 from worker.images import contact_sheet, encode_png
-from worker.pipelines.generate import FIXED_ZIP_TIME
-from worker.pipelines.runner import ClaimedJob, JobInputError, end_interrupted, finish, require_export, run_job
+from worker.pipelines.generate import bulk_options, provenance
+from worker.pipelines.runner import (
+    ClaimedJob,
+    JobInputError,
+    SourceVersion,
+    end_interrupted,
+    finish,
+    require_export,
+    run_job,
+)
 from worker.reporting import JobReporter
 
-BATCH = 8
+MODEL_BLOCK = 8  # images per model call, always (the last block is padded)
 PREVIEW_PAIRS = 8
 
 
 def run_translate_job(ctx: WorkerContext, job_id: int) -> None:
-    """Translate a queued job's dataset into `translated.zip`."""
+    """Translate a queued job's dataset into zip shards, plus a sheet of input/output pairs."""
     run_job(ctx, job_id, lambda job: _translate(ctx, job))
 
 
@@ -34,28 +41,51 @@ def _translate(ctx: WorkerContext, job: ClaimedJob) -> None:
         raise JobInputError(f"the dataset folder {job.data_dir} is missing; upload the images again")
     from gans.data import list_images
 
-    paths = [Path(p) for p in list_images(job.data_dir)]
-    reporter, started, preview = JobReporter(ctx, job.id), time.monotonic(), []
-    out = artifacts.job_artifact_dir(ctx.settings, job.id) / "translated.zip"
-    with atomic_output(out) as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as archive:
-        for start in range(0, len(paths), BATCH):
-            if reporter.interrupted():
-                break
-            batch = paths[start:start + BATCH]
-            inputs = load_inputs(batch, source.image_size, bool(job.params.get("from_photos")))
-            outputs = translate_images(str(source.export_dir), inputs)
-            for path, image in zip(batch, outputs, strict=True):
-                name = str(path.relative_to(job.data_dir).with_suffix(".png"))
-                archive.writestr(zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME), encode_png(image))
-            preview.extend(np.concatenate([inputs, outputs], axis=2)[: PREVIEW_PAIRS - len(preview)])
-            done = start + len(batch)
-            reporter.progress({"step": done, "total_steps": len(paths), "images_done": done}, force=done == len(paths))
-    if reporter.interrupted():
-        end_interrupted(ctx, job.id, JobType.TRANSLATE, out)
-        return
-    _record(ctx, job.id, out, np.stack(preview))
+    paths = sorted(Path(p) for p in list_images(job.data_dir))
+    if not paths:
+        raise JobInputError("the dataset has no images to translate")
+    started, backend = time.monotonic(), make_backend(ctx.settings)
+    try:
+        translated = TranslatedImages(backend, source, job.data_dir, paths, bool(job.params.get("from_photos")))
+        options = bulk_options(ctx, job.params, len(paths), MODEL_BLOCK, provenance(job, source))
+        outcome = run_bulk(ctx, job.id, translated, options, JobReporter(ctx, job.id))
+        if outcome.interrupted:
+            end_interrupted(ctx, job.id, JobType.TRANSLATE)
+            return
+        if job.params.get("grid", True):
+            count = min(PREVIEW_PAIRS, len(paths))
+            _record_preview(ctx, job.id, np.concatenate([translated.inputs(0, count), translated.outputs(0, count)], 2))
+    finally:
+        backend.close()
     seconds = time.monotonic() - started
-    finish(ctx, job.id, JobStatus.SUCCEEDED, metrics={"images": len(paths), "seconds": round(seconds, 3)})
+    finish(ctx, job.id, JobStatus.SUCCEEDED, metrics={"images": outcome.images, "shards": outcome.shards,
+                                                      "seconds": round(seconds, 3)})
+
+
+class TranslatedImages:
+    """The model's output for dataset images by index (sorted paths), in whole blocks of MODEL_BLOCK."""
+
+    def __init__(self, backend: GeneratorBackend, source: SourceVersion, root: Path, paths: list[Path],
+                 from_photos: bool) -> None:
+        self.backend, self.source, self.root, self.paths, self.from_photos = backend, source, root, paths, from_photos
+        self.model = ModelRef(source.name, source.version, source.export_dir)
+
+    def inputs(self, start: int, stop: int) -> np.ndarray:
+        return load_inputs(self.paths[start:stop], self.source.image_size, self.from_photos)
+
+    def outputs(self, start: int, stop: int) -> np.ndarray:
+        out = []
+        for block_start in range(start - start % MODEL_BLOCK, stop, MODEL_BLOCK):
+            inputs = self.inputs(block_start, min(block_start + MODEL_BLOCK, len(self.paths)))
+            padded = np.concatenate([inputs, np.repeat(inputs[-1:], MODEL_BLOCK - len(inputs), axis=0)])
+            result = self.backend.translate(self.model, padded)
+            out.append(result[max(start - block_start, 0):min(stop - block_start, len(inputs))])
+        return np.concatenate(out)
+
+    def __call__(self, start: int, stop: int) -> Block:
+        relative = [p.relative_to(self.root) for p in self.paths[start:stop]]
+        return Block(self.outputs(start, stop), [str(r.with_suffix("")) for r in relative],
+                     [{"index": start + i, "source": str(r)} for i, r in enumerate(relative)])
 
 
 def load_inputs(paths: list[Path], image_size: int, from_photos: bool) -> np.ndarray:
@@ -70,10 +100,8 @@ def load_inputs(paths: list[Path], image_size: int, from_photos: bool) -> np.nda
     return np.stack([edge_sketch(i) if from_photos else i for i in images])
 
 
-def _record(ctx: WorkerContext, job_id: int, archive: Path, preview: np.ndarray) -> None:
+def _record_preview(ctx: WorkerContext, job_id: int, pairs: np.ndarray) -> None:
     with session_scope(ctx.sessions) as session:
-        artifacts.add_artifact_file(session=session, settings=ctx.settings, job_id=job_id, kind="images",
-                                    path=archive, content_type="application/zip")
         artifacts.add_artifact_bytes(session=session, settings=ctx.settings, job_id=job_id, kind="preview_grid",
-                                     name="grid.png", data=encode_png(contact_sheet(preview, columns=2)),
-                                     content_type="image/png", info={"pairs": len(preview)})
+                                     name="grid.png", data=encode_png(contact_sheet(pairs, columns=2)),
+                                     content_type="image/png", info={"pairs": len(pairs)})

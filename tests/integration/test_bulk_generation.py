@@ -1,0 +1,178 @@
+"""Bulk generation on a real worker: shards while running, provenance, options, cancel + resume, the result zip."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from PIL import Image
+
+from core.settings import Settings
+from tests.support.backends import worker_process
+from tests.support.models import publish_tiny_generator
+
+pytestmark = pytest.mark.slow
+EMBEDDED = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+
+
+@pytest.fixture
+def worker(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
+    with worker_process(env | {"CATGAN_ENCODE_WORKERS": "2"}, tmp_path / "worker.log"):
+        yield
+
+
+def _wait(client: FlaskClient, job_id: int, until: callable, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").get_json()
+        if until(job):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
+
+
+def _finished(job: dict) -> bool:
+    return job["status"] in {"succeeded", "failed", "cancelled"}
+
+
+def _generate(client: FlaskClient, **body: object) -> dict:
+    response = client.post("/v1/jobs", json={"type": "generate", **body})
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def _run(client: FlaskClient, **body: object) -> dict:
+    job = _wait(client, _generate(client, **body)["id"], _finished)
+    assert job["status"] == "succeeded", job["error"]
+    return job
+
+
+def _shards(job: dict) -> list[dict]:
+    return sorted((a for a in job["artifacts"] if a["kind"] == "images_shard"), key=lambda a: a["info"]["shard"])
+
+
+def _result(client: FlaskClient, job_id: int, layout: str = "flat") -> zipfile.ZipFile:
+    response = client.get(f"/v1/jobs/{job_id}/result?layout={layout}")
+    assert response.status_code == 200, response.get_json()
+    assert response.headers["Content-Type"] == "application/zip"
+    return zipfile.ZipFile(io.BytesIO(response.data))
+
+
+def _manifest(archive: zipfile.ZipFile) -> list[dict]:
+    return [json.loads(line) for line in archive.read("manifest.jsonl").decode().splitlines()]
+
+
+def _images(archive: zipfile.ZipFile) -> dict[str, bytes]:
+    return {n: archive.read(n) for n in archive.namelist() if n.endswith((".png", ".jpg")) and n != "grid.png"}
+
+
+def test_shards_appear_while_the_job_runs_and_the_result_streams_them_all(
+        client: FlaskClient, settings: Settings, worker: None) -> None:
+    version = publish_tiny_generator(settings, "cats", seed=3)
+    job = _generate(client, model_version=version, count=6000, seed=7, shard_size=500)
+    running = _wait(client, job["id"], lambda j: j["status"] != "queued" and _shards(j))
+    assert running["status"] == "running", "a shard was downloadable before the job finished"
+    first = _shards(running)[0]
+    with client.get(first["url"]) as response, zipfile.ZipFile(io.BytesIO(response.data)) as shard:
+        assert hashlib.sha256(response.data).hexdigest() == first["sha256"]
+        assert len(_images(shard)) == 500 and _manifest(shard)[0]["index"] == 0
+    partial = client.get(f"/v1/jobs/{job['id']}/result")
+    assert partial.headers["X-Catgan-Partial"] in {"true", "false"}
+
+    done = _wait(client, job["id"], _finished)
+    assert done["status"] == "succeeded", done["error"]
+    assert [s["info"]["start"] for s in _shards(done)] == list(range(0, 6000, 500))
+    assert done["metrics"]["images"] == 6000 and done["progress"]["shards_done"] == 12
+    archive = _result(client, job["id"])
+    images, manifest = _images(archive), _manifest(archive)
+    assert len(images) == len(manifest) == 6000 and archive.testzip() is None
+    assert sorted(images) == [f"cat-{i:07d}.png" for i in range(6000)]
+    line = manifest[4321]
+    assert line == {"file": "cat-0004321.png", "index": 4321, "seed": 7, "model_name": "cats", "model_version": 1,
+                    "checkpoint_step": 0}
+    assert Image.open(io.BytesIO(images["cat-0004321.png"])).size == (16, 16)
+    assert "grid.png" in archive.namelist()
+    assert client.get(f"/v1/jobs/{job['id']}/result").headers["X-Catgan-Partial"] == "false"
+
+
+@EMBEDDED
+def test_cancel_then_resume_gives_the_same_archive_as_an_uninterrupted_run(
+        client: FlaskClient, settings: Settings, worker: None) -> None:
+    version = publish_tiny_generator(settings, "cats", seed=4)
+    whole = _run(client, model_version=version, count=3000, seed=11, shard_size=400)
+
+    job = _generate(client, model_version=version, count=3000, seed=11, shard_size=400)
+    _wait(client, job["id"], lambda j: len(_shards(j)) >= 2)
+    client.post(f"/v1/jobs/{job['id']}/cancel")
+    cancelled = _wait(client, job["id"], _finished)
+    assert cancelled["status"] == "cancelled"
+    kept = _shards(cancelled)
+    assert 2 <= len(kept) < 8, "finished shards stay after a cancel; the partial one is dropped"
+    assert client.get(f"/v1/jobs/{job['id']}/result").headers["X-Catgan-Partial"] == "true"
+
+    resumed = client.post(f"/v1/jobs/{job['id']}/resume")
+    assert resumed.status_code == 202 and resumed.get_json()["status"] == "queued"
+    done = _wait(client, job["id"], _finished)
+    assert done["status"] == "succeeded", done["error"]
+    assert [a["id"] for a in _shards(done)[:len(kept)]] == [a["id"] for a in kept]  # not redone
+    assert [a["sha256"] for a in _shards(done)] == [a["sha256"] for a in _shards(whole)]  # byte-identical shards
+    assert client.post(f"/v1/jobs/{job['id']}/resume").get_json()["error"]["code"] == "not_resumable"
+
+    # image i is the same bytes however the job is cut into shards (and so into model calls)
+    resharded = _run(client, model_version=version, count=130, seed=11, shard_size=50, grid=False)
+    again = _images(_result(client, resharded["id"]))
+    reference = _images(_result(client, whole["id"]))
+    assert again == {name: reference[name] for name in again}
+    assert not [a for a in resharded["artifacts"] if a["kind"] == "preview_grid"]
+
+
+@EMBEDDED
+def test_output_options(client: FlaskClient, settings: Settings, worker: None) -> None:
+    version = publish_tiny_generator(settings, "cats", seed=5)
+    plain = _images(_result(client, _run(client, model_version=version, count=64, seed=1)["id"]))
+
+    jpeg = _images(_result(client, _run(client, model_version=version, count=64, seed=1, format="jpeg",
+                                        quality=80)["id"]))
+    assert sorted(jpeg) == [f"cat-{i:07d}.jpg" for i in range(64)]
+    assert Image.open(io.BytesIO(jpeg["cat-0000003.jpg"])).format == "JPEG"
+
+    truncated = _images(_result(client, _run(client, model_version=version, count=64, seed=1,
+                                             truncation=0.5)["id"]))
+    assert truncated.keys() == plain.keys() and truncated != plain
+    spread = [_pixels(images).std(axis=0).mean() for images in (plain, truncated)]
+    assert spread[1] < spread[0], f"clipping z narrows the variety: {spread}"
+
+    same = publish_tiny_generator(settings, "same", constant=True)
+    deduped = _run(client, model_version=same, count=100, seed=1, dedupe=True, shard_size=30)
+    assert deduped["metrics"]["images"] == 1 and deduped["metrics"]["duplicates_dropped"] == 99
+    archive = _result(client, deduped["id"])
+    assert list(_images(archive)) == ["cat-0000000.png"] and len(_manifest(archive)[0]["phash"]) == 16
+
+
+def _pixels(images: dict[str, bytes]):
+    import numpy as np
+
+    return np.stack([np.asarray(Image.open(io.BytesIO(data)), dtype=np.float32) for data in images.values()])
+
+
+@EMBEDDED
+def test_result_layouts_and_refusals(client: FlaskClient, settings: Settings, worker: None) -> None:
+    version = publish_tiny_generator(settings, "cats", seed=6)
+    job = _run(client, model_version=version, count=250, seed=2, shard_size=100)
+    response = client.get(f"/v1/jobs/{job['id']}/result?layout=shards")
+    assert int(response.headers["Content-Length"]) == len(response.data)
+    with zipfile.ZipFile(io.BytesIO(response.data)) as outer:
+        assert outer.namelist() == ["images-00000.zip", "images-00001.zip", "images-00002.zip", "grid.png"]
+        counts = [len(zipfile.ZipFile(io.BytesIO(outer.read(n))).namelist()) - 1 for n in outer.namelist()[:3]]
+    assert counts == [100, 100, 50]
+
+    bad = client.get(f"/v1/jobs/{job['id']}/result?layout=tar")
+    assert bad.status_code == 422
+    assert client.get("/v1/jobs/999999/result").status_code == 404

@@ -1,0 +1,77 @@
+"""Image encoding for bulk jobs: PNG/JPEG bytes and perceptual hashes, in a pool of processes.
+
+On a GPU the generator outruns one core's Pillow by far, so encoding runs in worker processes
+while the model draws the next batch. The pool starts with `forkserver`, never `fork`: the job
+process has TensorFlow loaded, and forking it is unsafe.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+EXTENSIONS = {"png": "png", "jpeg": "jpg"}
+CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    """How images are written: `png` (lossless) or `jpeg` at `quality`."""
+
+    name: str = "png"
+    quality: int = 90
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.name]
+
+
+def encode_image(image: np.ndarray, fmt: ImageFormat) -> bytes:
+    """Bytes of one uint8 (H, W, C) image; the same pixels always give the same bytes."""
+    buffer = io.BytesIO()
+    picture = Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image)
+    if fmt.name == "jpeg":
+        picture.save(buffer, format="JPEG", quality=fmt.quality, optimize=False)
+    else:
+        picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def perceptual_hash(image: np.ndarray) -> int:
+    """The 64-bit DCT perceptual hash (imagehash.phash) of one uint8 image."""
+    import imagehash
+
+    bits = imagehash.phash(Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image)).hash
+    return int(np.packbits(bits.flatten()).view(">u8")[0])
+
+
+def encode_batch(images: np.ndarray, fmt: ImageFormat, with_hashes: bool) -> tuple[list[bytes], list[int] | None]:
+    """Encode a batch (and hash it for dedupe); runs in a pool process."""
+    encoded = [encode_image(image, fmt) for image in images]
+    return encoded, [perceptual_hash(image) for image in images] if with_hashes else None
+
+
+class InlineExecutor(Executor):
+    """Runs submissions at once in this process: for one-CPU machines and small jobs."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+def encoding_pool(workers: int) -> Executor:
+    """A pool of `workers` encoding processes (0: one per CPU); inline when only one would run."""
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1:
+        return InlineExecutor()
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))

@@ -49,16 +49,15 @@ def _create(session: Session, data: dict[str, Any]) -> Job:
                                         params=data.get("params"), model_name=data.get("model_name"),
                                         resume_from=data.get("resume_from"))
     settings = context().settings
-    source = service.source_version(session=session, model_version_id=data.get("model_version"),
-                                    model_name=data.get("model_name"), version=data.get("version"),
-                                    label=data.get("label"))
+    source = service.SourceRef(data.get("model_version"), data.get("model_name"), data.get("version"),
+                               data.get("label"))
     options = {k: data[k] for k in OUTPUT_OPTIONS if k in data}
     options.setdefault("shard_size", settings.shard_size)
     if data["type"] == JobType.TRANSLATE:
-        return service.create_translate_job(session=session, source=source, dataset_id=data["dataset"],
+        return service.create_translate_job(session=session, source_ref=source, dataset_id=data["dataset"],
                                             from_photos=data.get("from_photos", False), options=options)
     return service.create_generate_job(
-        session=session, source=source, count=data.get("count"), class_counts=data.get("class_counts"),
+        session=session, source_ref=source, count=data.get("count"), class_counts=data.get("class_counts"),
         seed=data.get("seed", secrets.randbelow(2**31)), max_count=settings.max_generate_count, options=options)
 
 

@@ -7,6 +7,7 @@ current status, so exactly one side wins and the loser sees the new state.
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -64,7 +65,17 @@ def _resume_checkpoint(session: Session, model: str, checkpoint_id: int) -> Chec
     return checkpoint
 
 
-def create_generate_job(*, session: Session, source: ModelVersion, seed: int, count: int | None = None,
+@dataclass(frozen=True)
+class SourceRef:
+    """How a generate/translate request names its model: a version id, or a name with a version or label."""
+
+    model_version_id: int | None = None
+    model_name: str | None = None
+    version: int | None = None
+    label: str | None = None
+
+
+def create_generate_job(*, session: Session, source_ref: SourceRef, seed: int, count: int | None = None,
                         class_counts: dict[str, int] | None = None, max_count: int,
                         options: dict[str, Any] | None = None) -> Job:
     """A queued generate job drawing `count` images (or `class_counts` per class) from a model version.
@@ -74,6 +85,7 @@ def create_generate_job(*, session: Session, source: ModelVersion, seed: int, co
     options = options or {}
     if count is not None:
         _check_count(count, max_count)
+    source = source_version(session=session, ref=source_ref)
     if source.model == "pix2pix":
         raise InvalidInput(f"model version {source.id} is a pix2pix translator; submit a translate job",
                            fields={"model_version": ["An image-to-image model."]})
@@ -122,9 +134,10 @@ def _check_class_counts(class_counts: dict[str, int], classes: list[str], versio
                            fields={"class_counts": [f"Unknown: {', '.join(unknown)}."]})
 
 
-def create_translate_job(*, session: Session, source: ModelVersion, dataset_id: int, from_photos: bool = False,
+def create_translate_job(*, session: Session, source_ref: SourceRef, dataset_id: int, from_photos: bool = False,
                          options: dict[str, Any] | None = None) -> Job:
     """A queued translate job: every image of a dataset through a pix2pix model version."""
+    source = source_version(session=session, ref=source_ref)
     if source.model != "pix2pix":
         raise InvalidInput(f"model version {source.id} is a {source.model} generator, not a pix2pix translator",
                            fields={"model_version": ["Not an image-to-image model."]})
@@ -137,15 +150,15 @@ def create_translate_job(*, session: Session, source: ModelVersion, dataset_id: 
     return job
 
 
-def source_version(*, session: Session, model_version_id: int | None = None, model_name: str | None = None,
-                   version: int | None = None, label: str | None = None) -> ModelVersion:
+def source_version(*, session: Session, ref: SourceRef) -> ModelVersion:
     """The served model version a generate/translate job draws from: by id, or by name and version or label."""
-    if model_version_id is not None:
-        source = _model_version(session, model_version_id)
+    if ref.model_version_id is not None:
+        source = _model_version(session, ref.model_version_id)
         model_services.resolve_model_version(session=session, name=source.name, version=source.version)
         return source
-    assert model_name is not None
-    return model_services.resolve_model_version(session=session, name=model_name, version=version, label=label)
+    assert ref.model_name is not None
+    return model_services.resolve_model_version(session=session, name=ref.model_name, version=ref.version,
+                                                label=ref.label)
 
 
 def _model_version(session: Session, model_version_id: int) -> ModelVersion:

@@ -61,7 +61,8 @@ class ModelManager:
     def __init__(self, root: Path, *, poll_seconds: float = 1.0, config_base_path: Path | None = None) -> None:
         self.root = root
         self.poll_seconds = poll_seconds
-        self._path_map = (config_base_path, root) if config_base_path and config_base_path != root else None
+        self._path_map: tuple[Path, Path] | None = (
+            (config_base_path, root) if config_base_path is not None and config_base_path != root else None)
         self._lock = threading.Lock()
         self._settled = threading.Condition(self._lock)
         self._servables: dict[Key, Servable] = {}

@@ -6,6 +6,7 @@ is the same bytes whichever runs it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -13,6 +14,8 @@ from typing import Protocol
 import numpy as np
 
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class TFServingBackend:
         self.client = TFServingClient(settings.serving_address, timeout_seconds=settings.serving_timeout_seconds,
                                       retries=settings.serving_retries,
                                       max_message_bytes=settings.serving_max_message_bytes)
+        self.address = settings.serving_address
         self._ready: set[tuple[str, int]] = set()
 
     def _predict(self, model: ModelRef, inputs: dict[str, np.ndarray]) -> np.ndarray:
@@ -69,6 +73,7 @@ class TFServingBackend:
             # a freshly exported version is loading: wait for it rather than fail the job
             self.client.wait_until_available(model.name, model.version)
             self._ready.add((model.name, model.version))
+            log.info("drawing from %s version %d through TF Serving at %s", model.name, model.version, self.address)
         return self.client.predict(model.name, inputs, version=model.version)
 
     def generate(self, model: ModelRef, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from core.settings import Settings
-from tests.support.backends import worker_process
+from tests.support.backends import free_port, serving_process, worker_process
 from tests.support.models import publish_tiny_generator
 
 pytestmark = pytest.mark.slow
@@ -176,3 +176,22 @@ def test_result_layouts_and_refusals(client: FlaskClient, settings: Settings, wo
     bad = client.get(f"/v1/jobs/{job['id']}/result?layout=tar")
     assert bad.status_code == 422
     assert client.get("/v1/jobs/999999/result").status_code == 404
+
+
+@EMBEDDED
+def test_the_tfserving_backend_gives_the_local_backends_bytes(client: FlaskClient, settings: Settings,
+                                                              env: dict[str, str], tmp_path: Path) -> None:
+    """A worker drawing through TF Serving's gRPC API (here `catgan serving`) writes byte-identical shards."""
+    version = publish_tiny_generator(settings, "cats", seed=8)
+    with worker_process(env, tmp_path / "local.log"):
+        local = _run(client, model_version=version, count=300, seed=5, shard_size=128)
+        label = client.put("/v1/models/cats/labels/stable", json={"version": 1})
+        assert label.status_code == 200
+    address = f"127.0.0.1:{free_port()}"
+    remote_env = env | {"CATGAN_GENERATOR_BACKEND": "tfserving", "CATGAN_SERVING_ADDRESS": address}
+    with serving_process(env, tmp_path / "serving.log", address), \
+            worker_process(remote_env, tmp_path / "remote.log"):
+        remote = _run(client, model_name="cats", label="stable", count=300, seed=5, shard_size=128)
+    assert remote["model_version"] == version
+    assert [a["sha256"] for a in _shards(remote)] == [a["sha256"] for a in _shards(local)]
+    assert f"drawing from cats version 1 through TF Serving at {address}" in (tmp_path / "remote.log").read_text()

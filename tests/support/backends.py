@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -72,12 +73,34 @@ def settings_from_env(env: dict[str, str]) -> Settings:
 def worker_process(env: dict[str, str], log: Path, queues: str = "train,generate",
                    timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
     """A real `catgan worker` process; yields once it is consuming."""
+    with _cli_process(env, log, ["worker", "--queues", queues], "ready.", timeout) as process:
+        yield process
+
+
+@contextmanager
+def serving_process(env: dict[str, str], log: Path, address: str,
+                    timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `catgan serving` gRPC server on `address`; yields once it listens."""
+    with _cli_process(env, log, ["serving", "--address", address], "serving ", timeout) as process:
+        yield process
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def _cli_process(env: dict[str, str], log: Path, args: list[str], ready_text: str,
+                 timeout: float) -> Iterator[subprocess.Popen[bytes]]:
     full_env = dict(os.environ) | env | {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "catgan.cli", "worker", "--queues", queues],
+        process = subprocess.Popen([sys.executable, "-m", "catgan.cli", *args],
                                    env=full_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        _wait_for_text(log, "ready.", process, timeout)
+        _wait_for_text(log, ready_text, process, timeout)
         yield process
     finally:
         process.terminate()
@@ -94,6 +117,6 @@ def _wait_for_text(log: Path, needle: str, process: subprocess.Popen[bytes], tim
         if needle in log.read_text(errors="replace"):
             return
         if process.poll() is not None:
-            raise RuntimeError(f"worker exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+            raise RuntimeError(f"{process.args} exited with {process.returncode}:\n{log.read_text(errors='replace')}")
         time.sleep(0.1)
-    raise TimeoutError(f"worker not ready after {timeout} s:\n{log.read_text(errors='replace')}")
+    raise TimeoutError(f"{process.args} not ready after {timeout} s:\n{log.read_text(errors='replace')}")

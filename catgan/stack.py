@@ -1,8 +1,9 @@
-"""Run the whole service on one machine: embedded Redis, migrations, the API and a worker."""
+"""Run the whole service on one machine: embedded Redis, migrations, the API, `catgan serving` and a worker."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ class LocalStack:
         self.settings, self.host, self.port, self.queues = settings, host, port, queues
         self.log_dir = log_dir or settings.home / "logs"
         self.redis: subprocess.Popen[bytes] | None = None
+        self.serving_address: str | None = None
         self.children: list[subprocess.Popen[bytes]] = []
 
     @property
@@ -33,7 +35,25 @@ class LocalStack:
         env = dict(os.environ)
         env["CATGAN_HOME"] = str(self.settings.home)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        if self.serving_address:
+            env |= {"CATGAN_GENERATOR_BACKEND": "tfserving", "CATGAN_SERVING_ADDRESS": self.serving_address}
         return env
+
+    def _serving_address(self) -> str | None:
+        """Where this stack's own `catgan serving` listens; None when the backend was chosen explicitly.
+
+        Unless told otherwise, generation goes through the TF Serving API as in production, served by
+        `catgan serving` on the configured address, or on a free port if that one is taken.
+        """
+        if "generator_backend" in self.settings.model_fields_set:
+            return None
+        host, port = self.settings.serving_address.rsplit(":", 1)
+        with socket.socket() as sock:
+            if sock.connect_ex((host, int(port))) != 0:
+                return self.settings.serving_address
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            return f"{host}:{sock.getsockname()[1]}"
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -49,6 +69,9 @@ class LocalStack:
         if self.settings.uses_embedded_redis:
             self.redis = start_embedded_redis(self.settings.embedded_redis_socket, self.settings.home / "redis")
         upgrade_database(self.settings)
+        self.serving_address = self._serving_address()
+        if self.serving_address:
+            self._spawn("serving", "serving", "--address", self.serving_address)
         self._spawn("api", "api", "--host", self.host, "--port", str(self.port))
         self._spawn("worker", "worker", "--queues", self.queues)
         self.wait_ready(timeout)

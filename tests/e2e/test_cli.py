@@ -42,13 +42,15 @@ def test_quickstart_trains_generates_and_saves_cats(cat_faces: Path, short_tmp: 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "cats.zip" in result.stdout
     with zipfile.ZipFile(out / "cats.zip") as zf:
-        names = zf.namelist()
-        assert len(names) == 16
+        names = [n for n in zf.namelist() if n.startswith("cat-")]
+        assert len(names) == 16 and {"manifest.jsonl", "grid.png"} <= set(zf.namelist())
         image = Image.open(io.BytesIO(zf.read(names[0])))
         assert (image.format, image.size) == ("PNG", (32, 32))  # the 5-minute CPU default
     with Image.open(out / "cats-grid.png") as grid:
         assert grid.size == (128, 128)  # 16 cats on a 4x4 sheet
     assert not is_alive(short_tmp / "home" / "redis.sock"), "the embedded Redis must be stopped"
+    worker_log = (short_tmp / "home" / "logs" / "worker.log").read_text()
+    assert "through TF Serving at 127.0.0.1:" in worker_log, "embedded mode generates through catgan serving"
 
 
 def test_up_serves_and_stops_cleanly_on_sigterm(short_tmp: Path) -> None:

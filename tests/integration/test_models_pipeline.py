@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 import zipfile
 from collections.abc import Iterator
@@ -60,17 +61,18 @@ def test_pix2pix_trains_and_translates_sketches(client: FlaskClient, worker: Non
     job = _finished(client, _post(client, {"type": "translate", "model_version": version["id"], "dataset": dataset,
                                            "from_photos": True})["id"])
     assert job["status"] == "succeeded", job["error"]
-    [archive] = [a for a in job["artifacts"] if a["kind"] == "images"]
-    with client.get(archive["url"]) as response, zipfile.ZipFile(io.BytesIO(response.data)) as zf:
-        names = zf.namelist()
+    with client.get(f"/v1/jobs/{job['id']}/result") as response, zipfile.ZipFile(io.BytesIO(response.data)) as zf:
+        names = [n for n in zf.namelist() if n not in {"manifest.jsonl", "grid.png"}]
         assert len(names) == 6 and all(n.endswith(".png") for n in names)
+        sources = [json.loads(line)["source"] for line in zf.read("manifest.jsonl").decode().splitlines()]
+        assert [s.rsplit(".", 1)[0] for s in sources] == [n.removesuffix(".png") for n in names]
         assert Image.open(io.BytesIO(zf.read(names[0]))).size == (64, 64)
 
 
 def _images_of(client: FlaskClient, job: dict) -> dict[str, Image.Image]:
-    [archive] = [a for a in job["artifacts"] if a["kind"] == "images"]
-    with client.get(archive["url"]) as response, zipfile.ZipFile(io.BytesIO(response.data)) as zf:
-        return {name: Image.open(io.BytesIO(zf.read(name))) for name in zf.namelist()}
+    with client.get(f"/v1/jobs/{job['id']}/result") as response, zipfile.ZipFile(io.BytesIO(response.data)) as zf:
+        names = [n for n in zf.namelist() if n not in {"manifest.jsonl", "grid.png"}]
+        return {name: Image.open(io.BytesIO(zf.read(name))) for name in names}
 
 
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)

@@ -42,7 +42,8 @@ def make_celery(settings: Settings, name: str = "catgan") -> Celery:
             "visibility_timeout": settings.broker_visibility_timeout,
         },
         worker_hijack_root_logger=False,
-        worker_send_task_events=False,
+        worker_send_task_events=True,  # Flower follows tasks by their events
+        task_send_sent_event=True,
     )
     return app
 

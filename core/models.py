@@ -24,6 +24,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from core.states import JobStatus
 
 
+LOCAL_OWNER = "local"  # the owner of everything when auth is off, and of rows made before owners existed
+
+
 def utcnow() -> datetime:
     """Timezone-aware now, the only clock the models use."""
     return datetime.now(UTC)
@@ -46,6 +49,7 @@ class Dataset(Base):
     skipped_count: Mapped[int] = mapped_column(Integer, default=0)
     total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     content_hash: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(100), index=True, default=LOCAL_OWNER, server_default=LOCAL_OWNER)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -74,6 +78,11 @@ class Job(Base):
         ForeignKey("checkpoints.id", use_alter=True, name="fk_jobs_resume_from_checkpoint_id")
     )
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner: Mapped[str] = mapped_column(String(100), index=True, default=LOCAL_OWNER, server_default=LOCAL_OWNER)
+    # the lease: which worker runs the job, until when it is presumed alive (renewed by its heartbeat)
+    lease_holder: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # claims so far
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -103,6 +112,7 @@ class Checkpoint(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     kept: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # False once pruned
     best: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # best quality figure
+    digest: Mapped[str | None] = mapped_column(String(64))  # sha256 over the checkpoint's files, checked on restore
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     job: Mapped[Job] = relationship(back_populates="checkpoints", foreign_keys=[job_id])
@@ -123,6 +133,7 @@ class ModelVersion(Base):
     image_size: Mapped[int] = mapped_column(Integer)
     z_dim: Mapped[int] = mapped_column(Integer)
     info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    owner: Mapped[str] = mapped_column(String(100), index=True, default=LOCAL_OWNER, server_default=LOCAL_OWNER)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     job: Mapped[Job | None] = relationship(back_populates="model_versions", foreign_keys=[job_id])
@@ -168,3 +179,34 @@ class ModelPolicy(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     versions: Mapped[list[int] | None] = mapped_column(JSON)  # pinned versions, or None for all
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ApiKey(Base):
+    """A bearer token of an owner; only its sha256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell keys apart in listings
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    """The first response to a request sent with an `Idempotency-Key`, replayed for its repeats."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("owner", "endpoint", "key", name="uq_idempotency_keys_owner_endpoint_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    endpoint: Mapped[str] = mapped_column(String(64))  # e.g. "POST /v1/jobs"
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

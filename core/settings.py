@@ -44,7 +44,20 @@ class Settings(BaseSettings):
         "default: the model repository.")
     progress_interval_seconds: float = Field(default=2.0, gt=0, description="How often workers write progress.")
     cancel_poll_seconds: float = Field(default=1.0, gt=0, description="How often training checks for cancel.")
-    broker_visibility_timeout: int = Field(default=43_200, gt=0, description="Seconds before Redis redelivers.")
+    broker_visibility_timeout: int = Field(default=3_600, gt=0, description="Seconds before Redis redelivers an "
+                                           "unacknowledged task (a fallback: the job lease decides who runs it).")
+    lease_seconds: float = Field(default=60.0, gt=0, description="How long a job's lease lasts without a heartbeat.")
+    heartbeat_seconds: float = Field(default=10.0, gt=0, description="How often a running job renews its lease.")
+    max_job_attempts: int = Field(default=5, gt=0, description="Claims of one job before the sweeper fails it.")
+    sweep_interval_seconds: float = Field(default=30.0, gt=0, description="How often the sweeper runs.")
+    queued_grace_seconds: float = Field(default=120.0, gt=0, description="A job queued longer than this without a "
+                                        "broker message is sent again by the sweeper.")
+    auth: Literal["on", "off"] = Field(default="on", description="Bearer API keys on every /v1 request.")
+    idempotency_ttl_seconds: int = Field(default=86_400, gt=0, description="How long an Idempotency-Key is kept.")
+    quota_concurrent_jobs: int = Field(default=8, gt=0, description="Queued + running jobs per owner.")
+    quota_generate_images: int = Field(default=1_000_000, gt=0, description="Images per generate job per owner.")
+    quota_dataset_bytes: int = Field(default=50 * 1024**3, gt=0, description="Bytes of datasets per owner.")
+    rate_limit: str = Field(default="600 per minute", description="Requests per API key (flask-limiter syntax).")
     inception_weights: Path | None = Field(default=None, description="Keras InceptionV3 no-top weights file "
                                            "for FID/KID (unset: reported unavailable).")
     log_level: str = Field(default="INFO", description="Logging level of every process.")

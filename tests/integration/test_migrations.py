@@ -9,7 +9,7 @@ from core.migrate import alembic_config, current_revision, upgrade_database
 from core.models import Base
 from core.settings import Settings
 
-TABLES = {"alembic_version", "artifacts", "checkpoints", "datasets", "jobs", "model_labels", "model_policies",
+TABLES = {"alembic_version", "api_keys", "artifacts", "checkpoints", "datasets", "idempotency_keys", "jobs", "model_labels", "model_policies",
           "model_versions"}
 
 
@@ -22,7 +22,7 @@ def test_upgrade_builds_the_schema_the_models_describe(settings: Settings) -> No
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     finally:
         engine.dispose()
-    assert current_revision(settings) == "0003"
+    assert current_revision(settings) == "0004"
 
 
 def test_downgrade_then_upgrade_again(settings: Settings) -> None:
@@ -33,4 +33,4 @@ def test_downgrade_then_upgrade_again(settings: Settings) -> None:
     finally:
         engine.dispose()
     upgrade_database(settings)
-    assert current_revision(settings) == "0003"
+    assert current_revision(settings) == "0004"

@@ -58,3 +58,21 @@ class ServiceUnavailable(CatganError):
     """A backing service (broker, database) cannot be reached right now."""
 
     code = "service_unavailable"
+
+
+class LeaseLost(Conflict):
+    """A worker acted on a job whose lease another worker now holds (its own expired)."""
+
+    code = "lease_lost"
+
+
+class Unauthorized(CatganError):
+    """The request carries no valid API key."""
+
+    code = "unauthorized"
+
+
+class QuotaExceeded(CatganError):
+    """The caller's owner is at a configured quota; the message says which and what to do."""
+
+    code = "quota_exceeded"

@@ -14,6 +14,7 @@ from core.db import session_scope
 from core.services import artifacts, jobs
 from gans.train import TrainingHooks
 from worker.context import WorkerContext
+from worker.lease import lease_lost
 from worker.shutdown import shutting_down
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ class JobReporter:
                 jobs.record_progress(session=session, job_id=self.job_id, progress=progress, metrics=metrics)
 
     def interrupted(self) -> bool:
-        """The job must stop now: cancelled by a user, or this worker is shutting down."""
-        return shutting_down() or self.cancel_requested()
+        """The job must stop now: cancelled by a user, this worker is shutting down, or it lost the lease."""
+        return shutting_down() or lease_lost() or self.cancel_requested()
 
     def cancel_requested(self) -> bool:
         """Poll the job's cancel flag, at most once per poll interval."""

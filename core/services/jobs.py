@@ -17,43 +17,56 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Checkpoint, Dataset, Job, ModelVersion, utcnow
 from core.params import resolve_train_params
 from core.services import models as model_services
+from core.services.leases import release_job
+from core.services.owners import scoped, visible
 from core.states import JobStatus, JobType, check_transition, is_terminal
 
 JPEG_QUALITY = 90
 DEDUPE_DISTANCE = 4  # of 64 hash bits; the worker's default too
 
 
-def create_train_job(*, session: Session, model: str, dataset_id: int, params: dict[str, Any] | None,
-                     model_name: str | None = None, resume_from: int | None = None) -> Job:
-    """A queued train job with its params validated and completed.
+def create_train_job(*, session: Session, owner: str, model: str, dataset_id: int, params: dict[str, Any] | None,
+                     model_name: str | None = None, resume_from: int | None = None, admin: bool = False) -> Job:
+    """A queued train job of `owner` with its params validated and completed.
 
     With `resume_from` (a checkpoint id), the run starts from that checkpoint and inherits its job's
-    params; the given params override them (e.g. a later `epochs` target).
+    params; the given params override them (e.g. a later `epochs` target). The dataset and checkpoint
+    must be `owner`'s (any, for an admin); the model name must be free or `owner`'s.
     """
-    checkpoint = _resume_checkpoint(session, model, resume_from) if resume_from is not None else None
+    scope = None if admin else owner
+    checkpoint = _resume_checkpoint(session, model, resume_from, scope) if resume_from is not None else None
     inherited = {k: v for k, v in checkpoint.job.params.items() if k != "model_name"} if checkpoint else {}
     if params is not None and not isinstance(params, dict):
         raise InvalidInput("params must be an object", fields={"params": ["Not a valid mapping type."]})
     resolved = resolve_train_params(model, inherited | (params or {}))
-    dataset = _dataset(session, dataset_id)
+    dataset = _dataset(session, dataset_id, scope)
     if dataset.image_count < resolved["batch_size"]:
         raise InvalidInput(
             f"dataset {dataset.id} has {dataset.image_count} images, fewer than batch_size {resolved['batch_size']}; "
             "lower params.batch_size or add images",
             fields={"params": {"batch_size": ["Larger than the dataset."]}},
         )
-    resolved["model_name"] = model_name or f"{model}-{dataset.name}"
-    job = Job(type=JobType.TRAIN, model=model, dataset_id=dataset.id, params=resolved,
+    resolved["model_name"] = _model_name(session, owner, model_name, f"{model}-{dataset.name}")
+    job = Job(type=JobType.TRAIN, model=model, dataset_id=dataset.id, params=resolved, owner=owner,
               resume_from_checkpoint_id=checkpoint.id if checkpoint else None)
     session.add(job)
     session.flush()
     return job
 
 
-def _resume_checkpoint(session: Session, model: str, checkpoint_id: int) -> Checkpoint:
-    """The checkpoint a new run may start from: it exists, is still on disk and is of the same model."""
+def _model_name(session: Session, owner: str, asked: str | None, default: str) -> str:
+    """The name to export under: `asked`, which must not be another owner's, or a default free for `owner`."""
+    if asked is not None:
+        model_services.require_name_available(session=session, name=asked, owner=owner)
+        return asked
+    taken = model_services.name_owner(session=session, name=default) not in (None, owner)
+    return f"{owner}-{default}" if taken else default
+
+
+def _resume_checkpoint(session: Session, model: str, checkpoint_id: int, owner: str | None) -> Checkpoint:
+    """The checkpoint a new run may start from: it exists, is `owner`'s, is still on disk and is of the same model."""
     checkpoint = session.get(Checkpoint, checkpoint_id)
-    if checkpoint is None:
+    if checkpoint is None or not visible(checkpoint.job.owner, owner):
         raise InvalidInput(f"checkpoint {checkpoint_id} does not exist", code="checkpoint_not_found",
                            fields={"resume_from": ["No such checkpoint."]})
     if not checkpoint.kept:
@@ -75,17 +88,18 @@ class SourceRef:
     label: str | None = None
 
 
-def create_generate_job(*, session: Session, source_ref: SourceRef, seed: int, count: int | None = None,
+def create_generate_job(*, session: Session, owner: str, source_ref: SourceRef, seed: int, count: int | None = None,
                         class_counts: dict[str, int] | None = None, max_count: int,
-                        options: dict[str, Any] | None = None) -> Job:
-    """A queued generate job drawing `count` images (or `class_counts` per class) from a model version.
+                        options: dict[str, Any] | None = None, admin: bool = False) -> Job:
+    """A queued generate job of `owner` drawing `count` images (or `class_counts` per class) from a model version
+    `owner` may see (any, for an admin).
 
     `options` are the output options (format, quality, grid, shard_size, truncation, dedupe, dedupe_distance).
     """
     options = options or {}
     if count is not None:
         _check_count(count, max_count)
-    source = source_version(session=session, ref=source_ref)
+    source = source_version(session=session, ref=source_ref, owner=None if admin else owner)
     if source.model == "pix2pix":
         raise InvalidInput(f"model version {source.id} is a pix2pix translator; submit a translate job",
                            fields={"model_version": ["An image-to-image model."]})
@@ -102,7 +116,8 @@ def create_generate_job(*, session: Session, source_ref: SourceRef, seed: int, c
         params["dedupe_distance"] = options.get("dedupe_distance", DEDUPE_DISTANCE)
     if class_counts is not None:
         params["class_counts"] = {name: class_counts.get(name, 0) for name in classes}
-    job = Job(type=JobType.GENERATE, model=source.model, source_model_version_id=source.id, params=params)
+    job = Job(type=JobType.GENERATE, model=source.model, source_model_version_id=source.id, params=params,
+              owner=owner)
     session.add(job)
     session.flush()
     return job
@@ -134,53 +149,56 @@ def _check_class_counts(class_counts: dict[str, int], classes: list[str], versio
                            fields={"class_counts": [f"Unknown: {', '.join(unknown)}."]})
 
 
-def create_translate_job(*, session: Session, source_ref: SourceRef, dataset_id: int, from_photos: bool = False,
-                         options: dict[str, Any] | None = None) -> Job:
-    """A queued translate job: every image of a dataset through a pix2pix model version."""
-    source = source_version(session=session, ref=source_ref)
+def create_translate_job(*, session: Session, owner: str, source_ref: SourceRef, dataset_id: int,
+                         from_photos: bool = False, options: dict[str, Any] | None = None, admin: bool = False) -> Job:
+    """A queued translate job of `owner`: every image of a dataset through a pix2pix model version (both `owner`'s,
+    or any for an admin)."""
+    scope = None if admin else owner
+    source = source_version(session=session, ref=source_ref, owner=scope)
     if source.model != "pix2pix":
         raise InvalidInput(f"model version {source.id} is a {source.model} generator, not a pix2pix translator",
                            fields={"model_version": ["Not an image-to-image model."]})
-    dataset = _dataset(session, dataset_id)
+    dataset = _dataset(session, dataset_id, scope)
     params = {"from_photos": from_photos, **output_params(options or {})}
     job = Job(type=JobType.TRANSLATE, model=source.model, source_model_version_id=source.id,
-              dataset_id=dataset.id, params=params)
+              dataset_id=dataset.id, params=params, owner=owner)
     session.add(job)
     session.flush()
     return job
 
 
-def source_version(*, session: Session, ref: SourceRef) -> ModelVersion:
-    """The served model version a generate/translate job draws from: by id, or by name and version or label."""
+def source_version(*, session: Session, ref: SourceRef, owner: str | None = None) -> ModelVersion:
+    """The served model version a generate/translate job draws from: by id, or by name and version or label;
+    one `owner` may see (None: any)."""
     if ref.model_version_id is not None:
-        source = _model_version(session, ref.model_version_id)
+        source = _model_version(session, ref.model_version_id, owner)
         model_services.resolve_model_version(session=session, name=source.name, version=source.version)
         return source
     assert ref.model_name is not None
     return model_services.resolve_model_version(session=session, name=ref.model_name, version=ref.version,
-                                                label=ref.label)
+                                                label=ref.label, owner=owner)
 
 
-def _model_version(session: Session, model_version_id: int) -> ModelVersion:
+def _model_version(session: Session, model_version_id: int, owner: str | None) -> ModelVersion:
     version = session.get(ModelVersion, model_version_id)
-    if version is None:
+    if version is None or not visible(version.owner, owner):
         raise InvalidInput(f"model version {model_version_id} does not exist; see GET /v1/models",
                            code="model_version_not_found", fields={"model_version": ["No such model version."]})
     return version
 
 
-def _dataset(session: Session, dataset_id: int) -> Dataset:
+def _dataset(session: Session, dataset_id: int, owner: str | None) -> Dataset:
     dataset = session.get(Dataset, dataset_id)
-    if dataset is None:
+    if dataset is None or not visible(dataset.owner, owner):
         raise InvalidInput(f"dataset {dataset_id} does not exist; create it with POST /v1/datasets first",
                            code="dataset_not_found", fields={"dataset": ["No such dataset."]})
     return dataset
 
 
-def get_job(*, session: Session, job_id: int) -> Job:
-    """The job, or NotFound."""
+def get_job(*, session: Session, job_id: int, owner: str | None = None) -> Job:
+    """The job, or NotFound (also when it is not `owner`'s; None: any owner's)."""
     job = session.get(Job, job_id)
-    if job is None:
+    if job is None or not visible(job.owner, owner):
         raise NotFound(f"job {job_id} does not exist")
     return job
 
@@ -197,10 +215,11 @@ def decode_cursor(cursor: str) -> int:
                            fields={"cursor": ["Invalid cursor."]}) from exc
 
 
-def list_jobs(*, session: Session, status: str | None = None, type: str | None = None,
+def list_jobs(*, session: Session, owner: str | None = None, status: str | None = None, type: str | None = None,
               cursor: str | None = None, limit: int = 50) -> tuple[list[Job], str | None]:
-    """A page of jobs, newest first, and the cursor of the next page (None at the end)."""
-    query = select(Job).order_by(Job.id.desc()).limit(limit + 1)
+    """A page of the jobs `owner` may see (None: all), newest first, and the cursor of the next page (None at the
+    end)."""
+    query = scoped(select(Job).order_by(Job.id.desc()).limit(limit + 1), Job.owner, owner)
     if status:
         query = query.where(Job.status == status)
     if type:
@@ -222,13 +241,13 @@ def _set_status(session: Session, job_id: int, expected: JobStatus, target: JobS
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def request_cancel(*, session: Session, job_id: int) -> Job:
+def request_cancel(*, session: Session, job_id: int, owner: str | None = None) -> Job:
     """Cancel a queued job now, or ask a running one to stop at its next step.
 
     Raises:
-        Conflict: the job has already finished.
+        NotFound: no such job of `owner`. Conflict: the job has already finished.
     """
-    job = get_job(session=session, job_id=job_id)
+    job = get_job(session=session, job_id=job_id, owner=owner)
     if _set_status(session, job_id, JobStatus.QUEUED, JobStatus.CANCELLED, finished_at=utcnow(),
                    error="cancelled before it started"):
         session.refresh(job)
@@ -242,25 +261,18 @@ def request_cancel(*, session: Session, job_id: int) -> Job:
     return job
 
 
-def resume_job(*, session: Session, job_id: int) -> Job:
+def resume_job(*, session: Session, job_id: int, owner: str | None = None) -> Job:
     """Queue a failed or cancelled job again; it continues from its last checkpoint or finished shard.
 
     Raises:
-        Conflict: the job is not failed or cancelled.
+        NotFound: no such job of `owner`. Conflict: the job is not failed or cancelled.
     """
-    job = get_job(session=session, job_id=job_id)
+    job = get_job(session=session, job_id=job_id, owner=owner)
     for status in (JobStatus.FAILED, JobStatus.CANCELLED):
         if _set_status(session, job_id, status, JobStatus.QUEUED, error=None, finished_at=None, cancel_requested=False):
             session.refresh(job)
             return job
     raise Conflict(f"job {job_id} is {job.status}; only failed or cancelled jobs can be resumed", code="not_resumable")
-
-
-def claim_job(*, session: Session, job_id: int) -> Job | None:
-    """Take a queued job for running; None when it was cancelled, finished or taken already."""
-    if not _set_status(session, job_id, JobStatus.QUEUED, JobStatus.RUNNING, started_at=utcnow()):
-        return None
-    return get_job(session=session, job_id=job_id)
 
 
 def record_progress(*, session: Session, job_id: int, progress: dict[str, Any],
@@ -278,14 +290,12 @@ def is_cancel_requested(*, session: Session, job_id: int) -> bool:
 
 
 def finish_job(*, session: Session, job_id: int, status: JobStatus, error: str | None = None,
-               metrics: dict[str, Any] | None = None) -> None:
-    """Move a running job to a terminal status."""
+               metrics: dict[str, Any] | None = None, holder: str | None = None) -> None:
+    """Move a running job to a terminal status (only if `holder` still holds its lease, when given)."""
     values: dict[str, Any] = {"finished_at": utcnow(), "error": error}
     if metrics is not None:
         values["metrics"] = metrics
-    if not _set_status(session, job_id, JobStatus.RUNNING, status, **values):
-        job = get_job(session=session, job_id=job_id)
-        check_transition(job.status, status)  # raises IllegalTransition with the real state
+    release_job(session=session, job_id=job_id, holder=holder, status=status, **values)
 
 
 def fail_queued_job(*, session: Session, job_id: int, error: str) -> None:
@@ -300,6 +310,6 @@ def add_warning(*, session: Session, job_id: int, message: str) -> None:
     session.flush()
 
 
-def requeue_job(*, session: Session, job_id: int) -> bool:
-    """Hand a running job back to the queue (its worker is shutting down); False if it is not running."""
-    return _set_status(session, job_id, JobStatus.RUNNING, JobStatus.QUEUED)
+def requeue_job(*, session: Session, job_id: int, holder: str | None = None) -> None:
+    """Hand a running job back to the queue (its worker is shutting down)."""
+    release_job(session=session, job_id=job_id, holder=holder, status=JobStatus.QUEUED)

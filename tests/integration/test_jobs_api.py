@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import session_scope
 from core.errors import IllegalTransition
-from core.services import jobs
+from core.services import jobs, leases
 from core.settings import Settings
 from core.states import JobStatus
 from tests.support.images import image_zip
@@ -70,7 +70,7 @@ def test_cancel_a_queued_job_and_again(client: FlaskClient, dataset_id: int) -> 
 def test_cancel_a_finished_job_is_409(client: FlaskClient, sessions: sessionmaker[Session], dataset_id: int) -> None:
     job = _train(client, dataset_id)
     with session_scope(sessions) as session:
-        jobs.claim_job(session=session, job_id=job["id"])
+        leases.claim_job(session=session, job_id=job["id"], holder="test", lease_seconds=60)
         jobs.finish_job(session=session, job_id=job["id"], status=JobStatus.SUCCEEDED)
     response = client.post(f"/v1/jobs/{job['id']}/cancel")
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "job_finished"
@@ -81,7 +81,7 @@ def test_cancel_a_running_job_sets_the_flag(client: FlaskClient, sessions: sessi
                                             dataset_id: int) -> None:
     job = _train(client, dataset_id)
     with session_scope(sessions) as session:
-        jobs.claim_job(session=session, job_id=job["id"])
+        leases.claim_job(session=session, job_id=job["id"], holder="test", lease_seconds=60)
     body = client.post(f"/v1/jobs/{job['id']}/cancel").get_json()
     assert (body["status"], body["cancel_requested"]) == ("running", True)
 
@@ -94,7 +94,7 @@ def test_illegal_transitions_are_refused_by_the_service(client: FlaskClient, ses
             jobs.finish_job(session=session, job_id=job["id"], status=JobStatus.SUCCEEDED)  # queued → succeeded
     client.post(f"/v1/jobs/{job['id']}/cancel")
     with session_scope(sessions) as session:
-        assert jobs.claim_job(session=session, job_id=job["id"]) is None  # a cancelled job never starts
+        assert leases.claim_job(session=session, job_id=job["id"], holder="test", lease_seconds=60) is None  # a cancelled job never starts
         with pytest.raises(IllegalTransition, match="cancelled job cannot become failed"):
             jobs.finish_job(session=session, job_id=job["id"], status=JobStatus.FAILED)
     assert client.get(f"/v1/jobs/{job['id']}").get_json()["status"] == "cancelled"

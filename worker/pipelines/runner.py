@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from core.db import session_scope
+from core.errors import LeaseLost
 from core.queue import enqueue_job
-from core.services import jobs
+from core.services import jobs, leases
 from core.services.datasets import dataset_folder
 from core.states import JobStatus
 from worker.context import WorkerContext
+from worker.lease import Heartbeat, holder_id, lease_lost
 from worker.shutdown import shutting_down
 
 log = logging.getLogger(__name__)
@@ -50,10 +52,14 @@ class ClaimedJob:
 def claim(ctx: WorkerContext, job_id: int) -> ClaimedJob | None:
     """Mark a queued job running and snapshot what the pipeline needs; None if not claimable."""
     with session_scope(ctx.sessions) as session:
-        job = jobs.claim_job(session=session, job_id=job_id)
+        job = leases.claim_job(session=session, job_id=job_id, holder=holder_id(),
+                               lease_seconds=ctx.settings.lease_seconds, max_attempts=ctx.settings.max_job_attempts)
         if job is None:
-            log.info("job %s is not queued any more (cancelled, finished or taken); dropping the task", job_id)
+            log.info("job %s is not this worker's to run (finished, cancelled, or another worker holds its lease); "
+                     "dropping the task", job_id)
             return None
+        if job.attempts > 1:
+            log.info("job %s: attempt %d, resuming where the last one stopped", job_id, job.attempts)
         data_dir = dataset_folder(job.dataset, ctx.settings) if job.dataset else None
         version = job.source_model_version
         source = None
@@ -69,16 +75,16 @@ def claim(ctx: WorkerContext, job_id: int) -> ClaimedJob | None:
 def finish(ctx: WorkerContext, job_id: int, status: JobStatus, *, error: str | None = None,
            metrics: dict[str, Any] | None = None) -> None:
     with session_scope(ctx.sessions) as session:
-        jobs.finish_job(session=session, job_id=job_id, status=status, error=error, metrics=metrics)
+        jobs.finish_job(session=session, job_id=job_id, status=status, error=error, metrics=metrics,
+                        holder=holder_id())
 
 
 def requeue(ctx: WorkerContext, job_id: int, job_type: str) -> None:
     """Hand the job back: queued again in the database, and a new message on the broker."""
     with session_scope(ctx.sessions) as session:
-        moved = jobs.requeue_job(session=session, job_id=job_id)
-    if moved:
-        enqueue_job(ctx.celery, job_id, job_type)
-        log.info("worker shutting down: job %s handed back to the queue", job_id)
+        jobs.requeue_job(session=session, job_id=job_id, holder=holder_id())
+    enqueue_job(ctx.celery, job_id, job_type)
+    log.info("worker shutting down: job %s handed back to the queue", job_id)
 
 
 def require_export(job: ClaimedJob) -> SourceVersion:
@@ -89,7 +95,12 @@ def require_export(job: ClaimedJob) -> SourceVersion:
 
 
 def end_interrupted(ctx: WorkerContext, job_id: int, job_type: str) -> None:
-    """Hand the job back if this worker is shutting down, else it was cancelled (finished shards stay)."""
+    """Hand the job back if this worker is shutting down, else it was cancelled (finished shards stay).
+
+    A job whose lease was lost is another worker's now: write nothing.
+    """
+    if lease_lost():
+        return
     if shutting_down():
         requeue(ctx, job_id, job_type)
     else:
@@ -102,12 +113,22 @@ def run_job(ctx: WorkerContext, job_id: int, body: Callable[[ClaimedJob], None])
     if job is None:
         return
     try:
-        body(job)
+        with Heartbeat(ctx, job_id):
+            body(job)
+    except LeaseLost as exc:
+        log.warning("job %s: %s; leaving it to that worker", job_id, exc)
     except (JobInputError, ValueError) as exc:
         log.warning("job %s failed: %s", job_id, exc)
-        finish(ctx, job_id, JobStatus.FAILED, error=str(exc))
+        _fail(ctx, job_id, str(exc))
     except Exception as exc:
         log.exception("job %s failed unexpectedly", job_id)
-        finish(ctx, job_id, JobStatus.FAILED,
-               error=f"unexpected {exc.__class__.__name__}: {exc}. The worker log has the traceback.")
+        _fail(ctx, job_id, f"unexpected {exc.__class__.__name__}: {exc}. The worker log has the traceback.")
         raise
+
+
+def _fail(ctx: WorkerContext, job_id: int, error: str) -> None:
+    """Fail the job, unless another worker holds it now (then its outcome is that worker's)."""
+    try:
+        finish(ctx, job_id, JobStatus.FAILED, error=error)
+    except LeaseLost as exc:
+        log.warning("job %s: not failing it: %s", job_id, exc)

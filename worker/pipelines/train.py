@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
 from core.db import session_scope
-from core.services import models
+from core.errors import LeaseLost
+from core.services import leases, models
 from core.serving_config import models_config_lock, write_models_config
 from core.states import JobStatus, JobType
 from gans.registry import get_spec, make_config
 from gans.spec import ModelSpec
 from gans.train import TrainResult, train_gan
 from worker.context import WorkerContext
+from worker.lease import holder_id, lease_lost
 from worker.pipelines.runner import ClaimedJob, JobInputError, finish, requeue, run_job
 from worker.reporting import TrainingReporter
 from worker.shutdown import shutting_down
@@ -38,6 +41,8 @@ def _train(ctx: WorkerContext, job: ClaimedJob) -> None:
     result = train_gan(spec, config, job.data_dir, ctx.settings.checkpoint_dir / f"job-{job.id}", reporter,
                        init_from=init_from, inception_weights=str(weights) if weights else None)
     metrics = reporter.final_metrics(result)
+    if result.stopped and lease_lost():
+        return  # another worker runs the job now; it owns the outcome
     if result.stopped and shutting_down():
         requeue(ctx, job.id, JobType.TRAIN)  # the next worker resumes from the checkpoint just saved
         return
@@ -46,6 +51,15 @@ def _train(ctx: WorkerContext, job: ClaimedJob) -> None:
         return
     _publish(ctx, job, spec, config, result, metrics)
     finish(ctx, job.id, JobStatus.SUCCEEDED, metrics=metrics)
+
+
+def _require_lease_or_unpublish(session: Any, job_id: int, target: Path) -> None:
+    """Record the version only while this worker still holds the job; else remove the files just published."""
+    try:
+        leases.require_lease(session=session, job_id=job_id, holder=holder_id())
+    except LeaseLost:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
 
 
 def _resume_source(ctx: WorkerContext, job: ClaimedJob) -> str | None:
@@ -67,10 +81,12 @@ def _publish(ctx: WorkerContext, job: ClaimedJob, spec: ModelSpec, config: Any, 
     metadata = {"training_job": job.id, "dataset": job.dataset_id, "step": result.step, "metrics": metrics,
                 "params": job.params}
     with session_scope(ctx.sessions) as session:
+        leases.require_lease(session=session, job_id=job.id, holder=holder_id())
         version = models.next_version_number(session=session, name=name)
     target = ctx.repository.publish(name, version, lambda d: spec.export(result.model, config, d, metadata))
     info = {"step": result.step, "metrics": metrics, "classes": list(getattr(config, "class_names", ()) or ())}
     with models_config_lock(ctx.settings), session_scope(ctx.sessions) as session:
+        _require_lease_or_unpublish(session, job.id, target)
         models.create_model_version(
             session=session, name=name, version=version, model=job.model, job_id=job.id,
             path=str(Path(target).relative_to(ctx.repository.root)), image_size=config.image_size,

@@ -6,9 +6,12 @@ from celery import Celery
 from flask import Flask
 from flask_smorest import Api
 
+from api.auth import install_auth
 from api.context import EXTENSION, ApiContext
 from api.errors import register_error_handlers
+from api.ratelimit import install_rate_limit
 from api.schemas import DatasetFolderSchema, ErrorSchema, JobCreateSchema
+from api.validation import IdConverter, StrictJSONProvider
 from api.views import artifacts, datasets, health, jobs, models
 from core.db import make_engine, make_session_factory
 from core.queue import make_celery
@@ -21,6 +24,8 @@ def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
     """Build the API for `settings` (the database must already be migrated)."""
     settings.ensure_directories()
     app = Flask("catgan")
+    app.json = StrictJSONProvider(app)  # NaN, Infinity, \u0000 and lone surrogates are invalid JSON (422)
+    app.url_map.converters["int"] = IdConverter  # before any route: ids past the database's range are 404
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         API_TITLE="catgan",
@@ -29,14 +34,19 @@ def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
+        API_SPEC_OPTIONS={"security": [{"bearer": []}]},  # every /v1 route; health routes opt out
     )
     engine = make_engine(settings)
     app.extensions[EXTENSION] = ApiContext(settings=settings, engine=engine, sessions=make_session_factory(engine),
                                            celery=celery or make_celery(settings))
+    install_rate_limit(app, settings)  # before auth: requests with a bad key are limited by address
+    install_auth(app, settings)
     api = Api(app)
     api.spec.components.schema("JobCreate", schema=JobCreateSchema)
     api.spec.components.schema("DatasetFolder", schema=DatasetFolderSchema)
     api.spec.components.schema("CatganError", schema=ErrorSchema)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
+                                                   "description": "an API key: `catgan keys create --owner NAME`"})
     for module in (health, datasets, jobs, artifacts, models):
         api.register_blueprint(module.blp)
     register_error_handlers(app)

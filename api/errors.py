@@ -7,15 +7,19 @@ from typing import Any
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
+from api.ratelimit import retry_after_seconds
 from core.errors import (
     CatganError,
     Conflict,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    QuotaExceeded,
     ServiceUnavailable,
+    Unauthorized,
     UnsupportedMediaType,
 )
 
@@ -28,6 +32,8 @@ STATUS_OF: list[tuple[type[CatganError], int]] = [
     (UnsupportedMediaType, 415),
     (PayloadTooLarge, 413),
     (ServiceUnavailable, 503),
+    (Unauthorized, 401),
+    (QuotaExceeded, 429),
 ]
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -35,12 +41,13 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
               415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests"}
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> ResponseReturnValue:
+def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> ResponseReturnValue:
     """The JSON body every error shares."""
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
-    return jsonify(error=body), status
+    return jsonify(error=body), status, headers or {}
 
 
 def describe_fields(messages: Any, prefix: str = "") -> str:
@@ -56,7 +63,15 @@ def describe_fields(messages: Any, prefix: str = "") -> str:
 
 def _domain_error(exc: CatganError) -> ResponseReturnValue:
     status = next((s for cls, s in STATUS_OF if isinstance(exc, cls)), 403)
-    return error_response(status, exc.code, exc.message, exc.fields)
+    headers = {"WWW-Authenticate": 'Bearer realm="catgan"'} if isinstance(exc, Unauthorized) else None
+    return error_response(status, exc.code, exc.message, exc.fields, headers)
+
+
+def _rate_limited(exc: RateLimitExceeded) -> ResponseReturnValue:
+    """429 with Retry-After: the key (or address) used up its requests for this window."""
+    seconds = retry_after_seconds(exc)
+    return error_response(429, "rate_limited", f"rate limit of {exc.description} exceeded (CATGAN_RATE_LIMIT); "
+                          f"retry in {seconds} s", headers={"Retry-After": str(seconds)})
 
 
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
@@ -79,5 +94,6 @@ def _unexpected_error(exc: Exception) -> ResponseReturnValue:
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers (after flask-smorest's, which they replace)."""
     app.register_error_handler(CatganError, _domain_error)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -10,7 +10,7 @@ from core.states import JobType
 
 def present_dataset(dataset: Dataset) -> dict[str, Any]:
     return {c: getattr(dataset, c) for c in ("id", "name", "source", "image_count", "skipped_count",
-                                               "total_bytes", "content_hash", "created_at")}
+                                               "total_bytes", "content_hash", "owner", "created_at")}
 
 
 def present_artifact(artifact: Artifact) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def present_artifact(artifact: Artifact) -> dict[str, Any]:
 
 def present_model_version(version: ModelVersion) -> dict[str, Any]:
     return {c: getattr(version, c) for c in ("id", "name", "version", "model", "job_id", "image_size", "z_dim",
-                                               "info", "created_at")}
+                                               "info", "owner", "created_at")}
 
 
 def present_progress(progress: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def present_job(job: Job) -> dict[str, Any]:
     return {
         "id": job.id, "type": job.type, "status": job.status, "model": job.model, "dataset": job.dataset_id,
         "params": job.params, "progress": present_progress(job.progress or {}), "metrics": job.metrics,
-        "error": job.error, "cancel_requested": job.cancel_requested, "created_at": job.created_at,
+        "error": job.error, "cancel_requested": job.cancel_requested, "owner": job.owner, "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at, "model_version": model_version,
         "checkpoints": [{"id": c.id, "step": c.step, "epoch": c.epoch, "metrics": c.metrics, "kept": c.kept,
                          "best": c.best, "created_at": c.created_at.isoformat()} for c in job.checkpoints],

@@ -11,8 +11,22 @@ from core.params import StrictBool, StrictFloat, StrictInt
 from core.states import JobStatus, JobType
 
 NAME = validate.Length(min=1, max=200)
-MODEL_NAME = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{0,99}$",
-                             error="Use 1-100 lowercase letters, digits, '.', '_' or '-', starting alphanumeric.")
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (32-bit in PostgreSQL); a larger one cannot name anything
+ID = validate.Range(min=1, max=MAX_ID, error="Must be an id between {min} and {max}.")
+
+
+class FullMatch(validate.Regexp):
+    """A pattern the whole value must match: marshmallow's Regexp matches a prefix, and `$` lets a final newline
+    through (a model name becomes a folder and a models.config entry). The OpenAPI document shows the pattern."""
+
+    def __call__(self, value: str) -> str:
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+MODEL_NAME = FullMatch(r"^[a-z0-9][a-z0-9._-]{0,99}$",
+                       error="Use 1-100 lowercase letters, digits, '.', '_' or '-', starting alphanumeric.")
 SEED = validate.Range(min=0, max=2**31 - 1)
 LABEL_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
@@ -35,16 +49,16 @@ class JobCreateSchema(Schema):
 
     type = fields.String(required=True, validate=validate.OneOf([t.value for t in JobType]))
     model = fields.String(metadata={"description": "train: the GAN to train, e.g. dcgan"})
-    dataset = StrictInt(validate=validate.Range(min=1), metadata={"description": "train/translate: dataset id"})
+    dataset = StrictInt(validate=ID, metadata={"description": "train/translate: dataset id"})
     params = fields.Dict(keys=fields.String(), metadata={"description": "train: hyperparameters (see README)"})
     model_name = fields.String(validate=MODEL_NAME, metadata={
         "description": "train: name to export under; generate/translate: the model to draw from"})
-    resume_from = StrictInt(validate=validate.Range(min=1), metadata={
+    resume_from = StrictInt(validate=ID, metadata={
         "description": "train: start from this checkpoint id, inheriting its job's params"})
-    model_version = StrictInt(validate=validate.Range(min=1), metadata={"description": "generate: model version id"})
-    version = StrictInt(validate=validate.Range(min=1), metadata={
+    model_version = StrictInt(validate=ID, metadata={"description": "generate: model version id"})
+    version = StrictInt(validate=ID, metadata={
         "description": "generate/translate with model_name: this version (default: the newest served)"})
-    label = fields.String(validate=validate.Regexp(LABEL_PATTERN), metadata={
+    label = fields.String(validate=FullMatch(rf"^{LABEL_PATTERN.pattern}$"), metadata={
         "description": "generate/translate with model_name: the version this label points at, e.g. stable"})
     count = StrictInt(validate=validate.Range(min=1), metadata={"description": "generate: how many images"})
     class_counts = fields.Dict(keys=fields.String(), values=StrictInt(validate=validate.Range(min=0)),
@@ -119,6 +133,7 @@ class DatasetSchema(Schema):
     skipped_count = fields.Integer(metadata={"description": "files that were not readable images"})
     total_bytes = fields.Integer()
     content_hash = fields.String()
+    owner = fields.String(metadata={"description": "whose it is (only they and admins see it)"})
     created_at = fields.DateTime()
 
 
@@ -162,6 +177,7 @@ class JobSchema(Schema):
     metrics = fields.Dict()
     error = fields.String(allow_none=True)
     cancel_requested = fields.Boolean()
+    owner = fields.String(metadata={"description": "who submitted it (only they and admins see it)"})
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
@@ -187,6 +203,7 @@ class ModelVersionSchema(Schema):
     image_size = fields.Integer()
     z_dim = fields.Integer()
     info = fields.Dict()
+    owner = fields.String(metadata={"description": "whose model name it is (the first to publish it)"})
     created_at = fields.DateTime()
 
 
@@ -201,12 +218,12 @@ class ModelSchema(Schema):
 
 
 class LabelSchema(Schema):
-    version = StrictInt(required=True, validate=validate.Range(min=1), metadata={
+    version = StrictInt(required=True, validate=ID, metadata={
         "description": "the version the label points at"})
 
 
 class PolicySchema(Schema):
-    versions = fields.List(StrictInt(validate=validate.Range(min=1)), required=True, allow_none=True,
+    versions = fields.List(StrictInt(validate=ID), required=True, allow_none=True,
                            validate=validate.Length(min=1, max=100), metadata={
                                "description": "versions to serve; null serves all"})
 

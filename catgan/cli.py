@@ -6,11 +6,20 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from core.errors import CatganError
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from catgan.stack import LocalStack
 
 
 def _settings() -> Settings:
@@ -46,6 +55,7 @@ def up(host: str, port: int) -> None:
     stack = LocalStack(settings, host=host, port=port)
     try:
         stack.start()
+        _echo_local_key(stack, settings)
         click.echo(f"catgan is up at {stack.url} (data in {settings.home}, logs in {stack.log_dir}); Ctrl-C stops it")
         while stack.alive():
             time.sleep(0.5)
@@ -55,6 +65,19 @@ def up(host: str, port: int) -> None:
         click.echo("stopping...")
     finally:
         stack.stop()
+
+
+def _echo_local_key(stack: LocalStack, settings: Settings) -> None:
+    """Show the local API key once, when it was just made; later just say where it is."""
+    from catgan.localkey import key_file
+
+    if stack.token_created:
+        click.echo(f"API key for owner 'local' (send it as `Authorization: Bearer ...`): {stack.token}\n"
+                   f"  saved in {key_file(settings)} (mode 0600) for the CLI and quickstart")
+    elif stack.token:
+        click.echo(f"API key for owner 'local' in {key_file(settings)}")
+    else:
+        click.echo("authentication is off (CATGAN_AUTH=off): anyone who can reach the API may use it", err=True)
 
 
 @main.command()
@@ -83,17 +106,41 @@ def api(host: str, port: int) -> None:
 @click.option("--queues", default="train,generate", show_default=True, help="Comma-separated queues to consume.")
 @click.option("--name", default=None, help="Worker node name (default: catgan-<pid>@<host>).")
 def worker(queues: str, name: str | None) -> None:
-    """Run a Celery worker: one job at a time, TensorFlow only inside the task process."""
+    """Run a Celery worker: one job at a time, each in a fresh child process that imports TensorFlow."""
     import os
 
     from worker.app import app, settings
 
     settings.ensure_directories()
+    # prefork with one child and one task per child: the main process never imports TensorFlow, so
+    # forking it is safe; each job gets a fresh process whose exit returns its (GPU) memory
     app.worker_main([
-        "worker", "--pool", "solo", "--queues", queues, "--loglevel", settings.log_level,
-        "--hostname", name or f"catgan-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
-        "--without-heartbeat",
+        "worker", "--pool", "prefork", "--concurrency", "1", "--max-tasks-per-child", "1", "--queues", queues,
+        "--loglevel", settings.log_level, "--hostname", name or f"catgan-{os.getpid()}@%h", "--without-gossip",
+        "--without-mingle",
     ])
+
+
+@main.command()
+def sweeper() -> None:
+    """Requeue jobs whose worker died, resend jobs the broker lost, fail jobs that keep killing workers."""
+    import threading
+
+    from core.db import make_engine, make_session_factory
+    from core.queue import make_celery
+    from core.sweeper import Sweeper
+
+    settings = _settings()
+    _setup_logging(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    engine = make_engine(settings)
+    click.echo(f"sweeping every {settings.sweep_interval_seconds:g} s")
+    try:
+        Sweeper(settings, make_session_factory(engine), make_celery(settings)).run(stop)
+    finally:
+        engine.dispose()
 
 
 @main.command()
@@ -127,6 +174,67 @@ def upgrade(revision: str) -> None:
     settings = _settings()
     upgrade_database(settings, revision)
     click.echo(f"database at revision {current_revision(settings)}")
+
+
+@main.group()
+def keys() -> None:
+    """API keys: bearer tokens of owners (only their sha256 is stored)."""
+
+
+@contextmanager
+def _key_session() -> Iterator[Session]:
+    """A transaction on the configured database, migrated first if it needs it."""
+    from core.db import make_engine, make_session_factory, session_scope
+    from core.migrate import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            yield session
+    except CatganError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        engine.dispose()
+
+
+@keys.command("create")
+@click.option("--owner", required=True, help="Whose key: 1-100 of a-z 0-9 . _ - (starting alphanumeric).")
+@click.option("--admin", is_flag=True, help="Sees and acts on every owner's things, exempt from quotas.")
+def keys_create(owner: str, admin: bool) -> None:
+    """Make a key for OWNER and print its token (once)."""
+    from core.services import keys as key_service
+
+    with _key_session() as session:
+        key, token = key_service.create_key(session=session, owner=owner, admin=admin)
+        click.echo(token)
+        click.echo(f"key {key.id} ({key.prefix}...) of owner {owner}{' (admin)' if admin else ''}: the token above is "
+                   "not stored anywhere (only its sha256 is); keep it now, it cannot be shown again", err=True)
+
+
+@keys.command("revoke")
+@click.argument("key_id_or_prefix")
+def keys_revoke(key_id_or_prefix: str) -> None:
+    """Revoke a key by its id or prefix: its requests get 401 from now on."""
+    from core.services import keys as key_service
+
+    with _key_session() as session:
+        key = key_service.revoke_key(session=session, key_id_or_prefix=key_id_or_prefix)
+        click.echo(f"revoked key {key.id} ({key.prefix}...) of owner {key.owner}")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every key: id, prefix, owner, admin, created, revoked."""
+    from core.services import keys as key_service
+
+    with _key_session() as session:
+        click.echo("id\tprefix\towner\tadmin\tcreated\trevoked")
+        for key in key_service.list_keys(session=session):
+            revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "-"
+            click.echo(f"{key.id}\t{key.prefix}\t{key.owner}\t{'yes' if key.admin else 'no'}\t"
+                       f"{key.created_at.isoformat(timespec='seconds')}\t{revoked}")
 
 
 @main.command()

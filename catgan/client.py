@@ -22,15 +22,18 @@ class CatganApiError(Exception):
 
 
 class CatganClient:
-    """Calls the API at `base_url` (e.g. http://127.0.0.1:8000)."""
+    """Calls the API at `base_url` (e.g. http://127.0.0.1:8000) with the API key `token` (None: auth is off)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 60.0, session: requests.Session | None = None) -> None:
+    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 60.0,
+                 session: requests.Session | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.http = session or requests.Session()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        response = self.http.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+        headers = self.headers | kwargs.pop("headers", {})
+        response = self.http.request(method, self.base_url + path, timeout=self.timeout, headers=headers, **kwargs)
         if response.status_code >= 400:
             try:
                 error = response.json()["error"]

@@ -9,6 +9,7 @@ import click
 from tqdm import tqdm
 
 from catgan.client import CatganClient
+from catgan.localkey import read_local_token
 from catgan.stack import LocalStack
 from core.settings import Settings
 
@@ -33,7 +34,7 @@ def run_quickstart(settings: Settings, *, images: Path, minutes: float, count: i
     """Run the whole path once and say where the results are."""
     out.mkdir(parents=True, exist_ok=True)
     with LocalStack(settings, port=port) as stack:
-        client = CatganClient(stack.url)
+        client = CatganClient(stack.url, token=read_local_token(settings))
         dataset = client.register_folder(images.name or "images", images.resolve())
         click.echo(f"dataset {dataset['id']}: {dataset['image_count']} images from {images}")
         job = client.train(dataset["id"], params=quickstart_params(minutes, image_size), model_name="quickstart-cats")

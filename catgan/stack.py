@@ -1,4 +1,5 @@
-"""Run the whole service on one machine: embedded Redis, migrations, the API, `catgan serving` and a worker."""
+"""Run the whole service on one machine: embedded Redis, migrations, the API, `catgan serving`, a worker and
+the sweeper."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import requests
 
+from catgan.localkey import ensure_local_key
 from core.embedded_redis import start_embedded_redis, stop_embedded_redis
 from core.migrate import upgrade_database
 from core.settings import Settings
@@ -26,6 +28,8 @@ class LocalStack:
         self.redis: subprocess.Popen[bytes] | None = None
         self.serving_address: str | None = None
         self.children: list[subprocess.Popen[bytes]] = []
+        self.token: str | None = None  # the local owner's API key (None with CATGAN_AUTH=off)
+        self.token_created = False  # made at this start: `catgan up` shows it once
 
     @property
     def url(self) -> str:
@@ -69,11 +73,14 @@ class LocalStack:
         if self.settings.uses_embedded_redis:
             self.redis = start_embedded_redis(self.settings.embedded_redis_socket, self.settings.home / "redis")
         upgrade_database(self.settings)
+        if self.settings.auth == "on":
+            self.token, self.token_created = ensure_local_key(self.settings)
         self.serving_address = self._serving_address()
         if self.serving_address:
             self._spawn("serving", "serving", "--address", self.serving_address)
         self._spawn("api", "api", "--host", self.host, "--port", str(self.port))
         self._spawn("worker", "worker", "--queues", self.queues)
+        self._spawn("sweeper", "sweeper")
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import lzma
 import shutil
 import stat
 import tarfile
@@ -21,12 +22,17 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
 # What TensorFlow decodes natively; other valid images are converted to PNG on upload.
 NATIVE_FORMATS = frozenset({"JPEG", "PNG", "BMP", "GIF"})
 MAX_IMAGE_PIXELS = 64_000_000  # larger images are skipped, never decoded (decompression bombs)
+# Photos barely compress (JPEG and PNG are compressed already); deflate tops out near 1032:1 on zeros.
+DEFAULT_MAX_RATIO = 200.0
+RATIO_FLOOR_BYTES = 1024 * 1024  # below this, a file that compresses well is no bomb: ratios are not judged
+ZIP_ENCRYPTED = 0x1  # general purpose flag bit 0
 
 
 @dataclass(frozen=True)
 class ArchiveLimits:
-    max_files: int
-    max_bytes: int
+    max_files: int  # entries of any kind: files, folders, links
+    max_bytes: int  # bytes decompressed, whether written or skipped over
+    max_ratio: float = DEFAULT_MAX_RATIO  # decompressed : compressed, per zip member and for the whole archive
 
 
 @dataclass(frozen=True)
@@ -43,18 +49,20 @@ def extract_archive(archive: Path, target: Path, limits: ArchiveLimits) -> int:
     Raises:
         UnsupportedMediaType: neither a zip nor a tar.
         InvalidInput: corrupt archive, or a member path that leaves the target.
-        PayloadTooLarge: more files or bytes than `limits` allow.
+        PayloadTooLarge: more entries or bytes than `limits` allow, or a ratio above `limits.max_ratio`.
     """
     target.mkdir(parents=True, exist_ok=True)
     kind = archive_kind(archive)
     if kind is None:
         raise UnsupportedMediaType("the upload is neither a zip nor a tar archive of images",
                                    fields={"file": ["Expected a zip or tar archive."]})
+    budget = _Budget(limits, archive.stat().st_size)
     try:
         if kind == "zip":
-            return _extract_zip(archive, target, limits)
-        return _extract_tar(archive, target, limits)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+            return _extract_zip(archive, target, budget)
+        return _extract_tar(archive, target, budget)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError,
+            UnicodeDecodeError, NotImplementedError) as exc:  # NotImplementedError: unknown zip compression
         raise InvalidInput(f"the archive is corrupt or truncated ({exc}); upload a valid zip or tar",
                            code="invalid_archive", fields={"file": ["Corrupt archive."]}) from exc
 
@@ -83,61 +91,78 @@ def _safe_member_path(name: str) -> PurePosixPath:
 
 
 class _Budget:
-    """Counts files and bytes actually written, against the limits (headers can lie)."""
+    """Counts entries and bytes actually decompressed, against the limits (headers can lie)."""
 
-    def __init__(self, limits: ArchiveLimits) -> None:
-        self.limits, self.files, self.bytes = limits, 0, 0
+    def __init__(self, limits: ArchiveLimits, archive_bytes: int) -> None:
+        self.limits, self.archive_bytes, self.entries, self.bytes = limits, archive_bytes, 0, 0
 
-    def add_file(self) -> None:
-        self.files += 1
-        if self.files > self.limits.max_files:
-            raise PayloadTooLarge(f"the archive holds more than {self.limits.max_files} files")
+    def add_entry(self) -> None:
+        self.entries += 1
+        if self.entries > self.limits.max_files:
+            raise PayloadTooLarge(f"the archive holds more than {self.limits.max_files} files and folders")
 
     def add_bytes(self, n: int) -> None:
         self.bytes += n
         if self.bytes > self.limits.max_bytes:
             raise PayloadTooLarge(f"the archive unpacks to more than {self.limits.max_bytes} bytes")
+        self.check_ratio("the archive", self.bytes, self.archive_bytes)
+
+    def check_ratio(self, what: str, unpacked: int, packed: int) -> None:
+        """Refuse a zip bomb early: far more bytes out than in."""
+        if unpacked > RATIO_FLOOR_BYTES and unpacked > self.limits.max_ratio * max(packed, 1):
+            raise PayloadTooLarge(f"{what} unpacks to more than {self.limits.max_ratio:g} times its compressed "
+                                  "size (a zip bomb?); raise CATGAN_MAX_ARCHIVE_RATIO if it is genuine")
 
 
-def _copy_member(source: IO[bytes], destination: Path, budget: _Budget) -> None:
+def _copy_member(source: IO[bytes], destination: Path, budget: _Budget, name: str, packed: int | None) -> None:
+    """Copy one member, judging its ratio against its `packed` (compressed) size when the archive records one."""
     destination.parent.mkdir(parents=True, exist_ok=True)
+    unpacked = 0
     with destination.open("wb") as out:
         for chunk in iter(lambda: source.read(1024 * 1024), b""):
+            unpacked += len(chunk)
             budget.add_bytes(len(chunk))
+            if packed is not None:
+                budget.check_ratio(f"member {name!r}", unpacked, packed)
             out.write(chunk)
 
 
-def _extract_zip(archive: Path, target: Path, limits: ArchiveLimits) -> int:
-    budget, skipped = _Budget(limits), 0
+def _extract_zip(archive: Path, target: Path, budget: _Budget) -> int:
+    skipped = 0
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():
+            budget.add_entry()
             if info.is_dir():
                 continue
             member = _safe_member_path(info.filename)
             file_type = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip tool recorded no type
-            if file_type not in (0, stat.S_IFREG) or member.suffix.lower() not in IMAGE_SUFFIXES:
-                skipped += 1  # symlinks, devices and non-images are never written
+            if (file_type not in (0, stat.S_IFREG) or member.suffix.lower() not in IMAGE_SUFFIXES
+                    or info.flag_bits & ZIP_ENCRYPTED):
+                skipped += 1  # symlinks, devices, non-images and encrypted files are never read nor written
                 continue
-            budget.add_file()
             with zf.open(info) as source:
-                _copy_member(source, target.joinpath(*member.parts), budget)
+                _copy_member(source, target.joinpath(*member.parts), budget, info.filename, info.compress_size)
     return skipped
 
 
-def _extract_tar(archive: Path, target: Path, limits: ArchiveLimits) -> int:
-    budget, skipped = _Budget(limits), 0
+def _extract_tar(archive: Path, target: Path, budget: _Budget) -> int:
+    skipped = 0
     with tarfile.open(archive) as tf:
-        for info in tf:
+        while (info := tf.next()) is not None:
+            budget.add_entry()
+            tf.members.clear()  # TarFile keeps every header it reads; we never look back, so hold none
             if info.isdir():
                 continue
             member = _safe_member_path(info.name)
             if not info.isreg() or member.suffix.lower() not in IMAGE_SUFFIXES:
-                skipped += 1
+                skipped += 1  # links, devices, FIFOs and non-images are never written...
+                if info.isreg():  # ...but a compressed tar decompresses them to skip them: count those bytes
+                    budget.add_bytes(info.size)
                 continue
-            budget.add_file()
             source = tf.extractfile(info)
             assert source is not None
-            _copy_member(source, target.joinpath(*member.parts), budget)
+            # a tar has no per-member compressed size; the whole-archive ratio (in add_bytes) stands for it
+            _copy_member(source, target.joinpath(*member.parts), budget, info.name, None)
     return skipped
 
 
@@ -147,17 +172,29 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def _image_format(path: Path) -> str | None:
-    """The Pillow format of a readable image, or None for corrupt, bomb or non-image files."""
+    """The Pillow format of a readable image, or None for corrupt, bomb or non-image files.
+
+    The size is judged from the header before a pixel is decoded; then the image is decoded once, so a
+    truncated or corrupt file is counted as skipped here rather than failing to decode during training.
+    """
     try:
+        # Pillow warns above Image.MAX_IMAGE_PIXELS (~89 M) and raises above twice that. The warning is made an
+        # error and caught here, and our smaller limit skips that band anyway: whatever the process's warning
+        # filters are (pytest's "error", or a thread racing catch_warnings), such a file is skipped, never decoded.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 if img.width * img.height > MAX_IMAGE_PIXELS:
                     return None
-                img.verify()
-                return img.format
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+                fmt = img.format
+                img.verify()  # PNG chunk CRCs; a verified image cannot be loaded, so decode a fresh one
+            with Image.open(path) as img:
+                img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))  # JPEG: 1/8 scale, faster
+                img.load()
+        return fmt
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None
+    except Exception:  # noqa: BLE001 - decoders fail on hostile files in many ways (OSError, struct.error...)
         return None
 
 
@@ -173,17 +210,27 @@ def scan_images(folder: Path, *, prune: bool = False) -> ImageScan:
             continue
         if prune and fmt not in NATIVE_FORMATS:
             path = _convert_to_png(path)
+            if path is None:
+                skipped += 1
+                continue
         data = path.read_bytes()
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + hashlib.sha256(data).digest())
         count, total = count + 1, total + len(data)
     return ImageScan(count, skipped, total, digest.hexdigest())
 
 
-def _convert_to_png(path: Path) -> Path:
-    """Re-save an image TensorFlow cannot decode (e.g. WebP) as PNG."""
+def _convert_to_png(path: Path) -> Path | None:
+    """Re-save an image TensorFlow cannot decode (e.g. WebP) as PNG; None (and the file removed) if that fails."""
     png = path.with_suffix(".png")
-    with Image.open(path) as img:
-        img.convert("RGB").save(png, format="PNG")
+    if png != path and png.exists():  # cat.webp beside cat.png: keep both
+        png = path.with_name(path.name + ".png")
+    try:
+        with Image.open(path) as img:
+            img.convert("RGB").save(png, format="PNG")
+    except Exception:  # noqa: BLE001 - a hostile file that decoded once may still fail to convert
+        png.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        return None
     if png != path:
         path.unlink()
     return png

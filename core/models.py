@@ -23,7 +23,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from core.states import JobStatus
 
-
 LOCAL_OWNER = "local"  # the owner of everything when auth is off, and of rows made before owners existed
 
 

@@ -26,8 +26,11 @@ class Settings(BaseSettings):
     allow_local_paths: bool = Field(default=True, description="Allow datasets from server-side folders.")
     local_path_root: Path | None = Field(default=None, description="Only folders under this root (unset: any).")
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="Largest accepted upload.")
-    max_archive_files: int = Field(default=200_000, gt=0, description="Most files an archive may hold.")
+    max_archive_files: int = Field(default=200_000, gt=0,
+                                   description="Most entries (files, folders, links) an archive may hold.")
     max_archive_bytes: int = Field(default=8 * 1024**3, gt=0, description="Most bytes an archive may unpack to.")
+    max_archive_ratio: float = Field(default=200.0, gt=1, description="Most an archive, or one zip member, may "
+                                     "expand (decompressed : compressed) past its first MiB (zip bombs).")
     max_generate_count: int = Field(default=1_000_000, gt=0, description="Most images one generate job makes.")
     shard_size: int = Field(default=10_000, gt=0, description="Images per zip shard of a generate job.")
     encode_workers: int = Field(default=0, ge=0, description="Processes encoding images (0: one per CPU).")

@@ -27,7 +27,8 @@ class DivergenceGuard:
         """A description of what went wrong at `step`, or None."""
         bad = sorted(k for k, v in losses.items() if not math.isfinite(v))
         if bad:
-            return f"non-finite {', '.join(bad)} at step {step} (the run diverged; try lower learning rates)"
+            return (f"non-finite {', '.join(bad)} at step {step}: the run diverged; train again with lower lr_g "
+                    "and lr_d (e.g. halved), as resuming unchanged would likely diverge the same way")
         d_loss = losses.get("d_loss")
         self.stuck_steps = self.stuck_steps + 1 if d_loss is not None and d_loss < STUCK_D_LOSS else 0
         if self.stuck_steps == STUCK_STEPS:
@@ -41,7 +42,7 @@ class DivergenceGuard:
         self.peak_diversity = max(self.peak_diversity, distance)
         if self.peak_diversity >= DIVERSE and distance < COLLAPSE_DISTANCE:
             return (f"mode collapse at step {step}: the fixed-latent samples are near-identical "
-                    f"(mean pairwise difference {distance:.4f})")
+                    f"(mean pairwise difference {distance:.4f}); try diffaugment, a lower lr_g or another seed")
         return None
 
 

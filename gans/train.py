@@ -9,6 +9,7 @@ would have seen, which fit's epoch-granular initial_epoch cannot do.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import logging
 import math
@@ -18,6 +19,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from gans.checkpoints import restore_first_intact, run_checkpoints, save_with_digest
 from gans.config import DCGANConfig, TrainingConfig
 from gans.grid import encode_png
 from gans.guard import DivergenceGuard, TrainingDiverged
@@ -52,11 +54,15 @@ class TrainingHooks:
     def on_progress(self, progress: Progress) -> None:
         """A report after every step; the caller throttles."""
 
-    def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float]) -> None:
-        """A checkpoint was saved at `path` (a prefix: `<dir>/ckpt-<step>`)."""
+    def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float],
+                      digest: str | None = None) -> None:
+        """A checkpoint was saved at `path` (a prefix: `<dir>/ckpt-<step>`) with this sha256 of its files.
+
+        `digest` (also in `<path>.sha256`) is passed only to implementations that take it.
+        """
 
     def on_checkpoints_kept(self, kept: list[str], best: str | None) -> None:
-        """The checkpoints still on disk after pruning, and the best one if measured."""
+        """The checkpoints still usable (on disk, not found damaged) after pruning, and the best one if measured."""
 
     def on_sample_grid(self, png: bytes, step: int) -> None:
         """A PNG sheet from the fixed sample inputs."""
@@ -65,7 +71,8 @@ class TrainingHooks:
         """The sliced Wasserstein distance (and per-level figures) measured at `step`."""
 
     def on_warning(self, message: str) -> None:
-        """Divergence or collapse seen while `on_divergence` is "warn"."""
+        """Something the run went on past: divergence or collapse with `on_divergence` "warn", or newer
+        checkpoints skipped as damaged on resume."""
 
     def on_run_files(self, loss_curve_png: bytes, tensorboard_dir: str) -> None:
         """The loss curve and the TensorBoard event folder, at the end of a run (stopped or not)."""
@@ -98,6 +105,7 @@ def train_gan(spec: ModelSpec, config: Any, data_dir: str | Path, checkpoint_dir
 
     Raises:
         ValueError: bad config, too little data, or a checkpoint of another architecture.
+        CheckpointError: checkpoints exist (or `init_from` was given) but none of them is intact.
         TrainingDiverged: NaN/inf losses, a stuck discriminator or mode collapse with on_divergence="fail".
     """
     config.validate()
@@ -138,6 +146,8 @@ class _Trainer:
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(checkpoint_dir),
                                                   max_to_keep=config.keep_checkpoints)
         self.best = tf.train.CheckpointManager(self.checkpoint, str(checkpoint_dir / BEST_DIR), max_to_keep=1)
+        self.rejected: set[str] = set()  # checkpoints of this run found damaged on restore
+        self.digest_hook = _takes_digest(hooks.on_checkpoint)
         self.train_step = tf.function(self.model.train_step, jit_compile=config.jit_compile)
         self.guard, self.warned = DivergenceGuard(), set()
         self.saved_step = self.sampled_step = -1
@@ -188,17 +198,34 @@ class _Trainer:
             log.exception("could not save a checkpoint after the failure")
 
     def _restore(self, init_from: str | None) -> None:
-        """Load this run's latest checkpoint, else `init_from`, if any."""
-        source = self.manager.latest_checkpoint or init_from
-        if not source:
+        """Load this run's newest intact checkpoint (falling back to older ones), else `init_from`, if any."""
+        own = run_checkpoints(self.manager)
+        if own:
+            advice = (f"Put back intact copies of these files, or move {self.checkpoint_dir} aside to train "
+                      "this run again from scratch; then resume it.")
+        else:
+            advice = "Start from another checkpoint, or from scratch."
+        candidates = own or ([init_from] if init_from else [])
+        if not candidates:
             return
+        source, skipped = restore_first_intact(candidates, self._restore_from, advice)
+        self.saved_step = int(self.step)
+        if skipped:
+            self.rejected = {prefix for prefix, _ in skipped}
+            damaged = "; ".join(f"{Path(prefix).name} ({reason})" for prefix, reason in skipped)
+            self.hooks.on_warning(f"resumed from {Path(source).name} at step {self.saved_step} because newer "
+                                  f"checkpoints could not be restored: {damaged}; the steps after it are "
+                                  "trained again")
+            self.hooks.on_checkpoints_kept(self._kept(), self.best.latest_checkpoint)
+        log.info("resumed from %s at step %d of %d", source, self.saved_step, self.total)
+
+    def _restore_from(self, source: str) -> None:
+        """Restore every existing object from `source`; ValueError if the checkpoint is another model's."""
         try:
             self.checkpoint.restore(source).assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as exc:
             raise ValueError(f"checkpoint {source} does not fit this run: "
                              f"{_config_difference(Path(source).parent, self.config) or exc}") from exc
-        self.saved_step = int(self.step)
-        log.info("resumed from %s at step %d of %d", source, self.saved_step, self.total)
 
     def _batches(self, epoch_index: int, offset: int, limit: int) -> Any:
         """The batches of 0-based epoch_index from batch `offset` on, at most `limit`."""
@@ -253,10 +280,16 @@ class _Trainer:
         if step == self.saved_step:
             return
         self.runlog.flush()
-        path = self.manager.save(checkpoint_number=step)
+        path, digest = save_with_digest(self.manager, step)
         self.saved_step = step
-        self.hooks.on_checkpoint(path, step, int(self.epoch), self._metrics())
-        self.hooks.on_checkpoints_kept(list(self.manager.checkpoints), self.best.latest_checkpoint)
+        self.rejected.discard(path)  # a damaged checkpoint of this step was just overwritten
+        extra = {"digest": digest} if self.digest_hook else {}
+        self.hooks.on_checkpoint(path, step, int(self.epoch), self._metrics(), **extra)
+        self.hooks.on_checkpoints_kept(self._kept(), self.best.latest_checkpoint)
+
+    def _kept(self) -> list[str]:
+        """The manager's checkpoints, less those found damaged (the manager prunes them in turn)."""
+        return [p for p in self.manager.checkpoints if p not in self.rejected]
 
     def _sample(self) -> None:
         """Send the hooks (and TensorBoard) the sheet of the fixed inputs; check for mode collapse."""
@@ -280,8 +313,8 @@ class _Trainer:
         self.hooks.on_quality(step, self.quality)
         if self.quality["swd_mean"] < self.best_swd:
             self.best_swd = self.quality["swd_mean"]
-            self.best.save(checkpoint_number=step)
-            self.hooks.on_checkpoints_kept(list(self.manager.checkpoints), self.best.latest_checkpoint)
+            save_with_digest(self.best, step)
+            self.hooks.on_checkpoints_kept(self._kept(), self.best.latest_checkpoint)
 
     def _measure_inception(self, real: Any, generated: Any) -> None:
         """FID/KID when Inception weights are configured, else the reason they are unavailable."""
@@ -300,6 +333,12 @@ class _Trainer:
         self.hooks.on_run_files(self.runlog.loss_curve_png(), str(self.runlog.tensorboard_dir))
         return TrainResult(stopped=stopped, step=int(self.step), epoch=int(self.epoch),
                            metrics=self._metrics(), model=self.model)
+
+
+def _takes_digest(hook: Any) -> bool:
+    """Whether an on_checkpoint implementation accepts `digest` (those written before it do not)."""
+    parameters = inspect.signature(hook).parameters.values()
+    return any(p.name == "digest" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def _write_config(checkpoint_dir: Path, config: Any) -> None:

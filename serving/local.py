@@ -12,12 +12,27 @@ from typing import Any
 import numpy as np
 
 
+class ExportUnreadable(Exception):
+    """A SavedModel that is missing files or damaged; the message names its folder and what was wrong."""
+
+
 @lru_cache(maxsize=4)
 def load_export(export_dir: str) -> Any:
-    """The loaded SavedModel at `export_dir` (TensorFlow is imported only in the worker's task process)."""
+    """The loaded SavedModel at `export_dir` (TensorFlow is imported only in the worker's task process).
+
+    Raises:
+        ExportUnreadable: saved_model.pb missing or corrupt (OSError), a variables file truncated
+            (IndexError) or failing its checksum (DataLossError), a shard missing (NotFoundError).
+    """
     import tensorflow as tf
 
-    return tf.saved_model.load(export_dir)
+    try:
+        return tf.saved_model.load(export_dir)
+    except tf.errors.ResourceExhaustedError:
+        raise  # out of memory (or disk): not the export's fault
+    except (OSError, IndexError, tf.errors.OpError) as exc:
+        detail = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:300]
+        raise ExportUnreadable(f"the export at {export_dir} cannot be loaded ({detail})") from exc
 
 
 def signature_inputs(export_dir: str) -> set[str]:

@@ -7,12 +7,14 @@ at once (downloadable while the job runs); a job that starts again skips the sha
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,11 +24,14 @@ from core.db import session_scope
 from core.models import Artifact
 from core.services import artifacts
 from core.services.artifacts import SHARD_KIND
+from core.storage import sha256_file
 from worker.context import WorkerContext
 from worker.dedupe import NearDuplicateFilter
 from worker.encoding import ImageFormat, encode_batch, encoding_pool
 from worker.reporting import JobReporter
 from worker.shards import Shard, ShardWriter, plan_shards, read_manifest
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -164,8 +169,28 @@ def aligned_spans(start: int, stop: int, block: int) -> list[tuple[int, int]]:
 
 
 def finished_shards(ctx: WorkerContext, job_id: int) -> dict[int, Artifact]:
-    """The job's shards already written and recorded (their files still present), by shard index."""
+    """The job's shards already written and recorded, by shard index, whose files still have the recorded sha256.
+
+    A shard whose file is missing, truncated or altered loses its row and its file, so it is written again.
+    """
+    shards: dict[int, Artifact] = {}
+    damaged: list[Path] = []
     with session_scope(ctx.sessions) as session:
-        rows = session.scalars(select(Artifact).where(Artifact.job_id == job_id, Artifact.kind == SHARD_KIND))
-        shards = {int(a.info["shard"]): a for a in rows}
-    return {k: a for k, a in shards.items() if artifacts.artifact_path(a, ctx.settings).is_file()}
+        for artifact in session.scalars(select(Artifact).where(Artifact.job_id == job_id,
+                                                               Artifact.kind == SHARD_KIND)):
+            path = artifacts.artifact_path(artifact, ctx.settings)
+            if _intact(path, artifact):
+                shards[int(artifact.info["shard"])] = artifact
+                continue
+            log.warning("job %s: shard %s (%s) is missing or does not match its sha256; writing it again",
+                        job_id, artifact.info.get("shard"), path)
+            damaged.append(path)
+            session.delete(artifact)
+    for path in damaged:  # after the rows are gone: a crash in between leaves a row without file, seen again
+        path.unlink(missing_ok=True)
+    return shards
+
+
+def _intact(path: Path, artifact: Artifact) -> bool:
+    """The file is there with the recorded size and sha256 (the size first: a truncated file costs no hashing)."""
+    return path.is_file() and path.stat().st_size == artifact.size and sha256_file(path) == artifact.sha256

@@ -74,4 +74,17 @@ def encoding_pool(workers: int) -> Executor:
     workers = workers or os.cpu_count() or 1
     if workers <= 1:
         return InlineExecutor()
+    _allow_children()
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
+def _allow_children() -> None:
+    """Let a Celery pool child (where jobs run) start encoder processes.
+
+    Billiard marks its pool children daemonic, which multiprocessing takes to forbid children (a guard
+    against orphans: these encoders exit by themselves when their pipe to us closes), and leaves them
+    an authkey of billiard's own type, which the forkserver cannot send. Give the process its own.
+    """
+    config = multiprocessing.current_process()._config  # type: ignore[attr-defined]
+    config["daemon"] = False
+    config["authkey"] = multiprocessing.process.AuthenticationString(os.urandom(32))

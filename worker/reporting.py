@@ -6,18 +6,24 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.services import artifacts, jobs
+from gans.checkpoints import read_digest
 from gans.train import TrainingHooks
 from worker.context import WorkerContext
 from worker.lease import lease_lost
+from worker.retry import retrying
 from worker.shutdown import shutting_down
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Throttle:
@@ -46,8 +52,8 @@ class JobReporter:
     def progress(self, progress: dict[str, Any], *, force: bool = False, metrics: dict[str, Any] | None = None) -> None:
         """Write progress if the interval has passed (or `force`)."""
         if force or self._progress.ready():
-            with session_scope(self.ctx.sessions) as session:
-                jobs.record_progress(session=session, job_id=self.job_id, progress=progress, metrics=metrics)
+            self.transact(lambda session: jobs.record_progress(session=session, job_id=self.job_id,
+                                                               progress=progress, metrics=metrics), "progress")
 
     def interrupted(self) -> bool:
         """The job must stop now: cancelled by a user, this worker is shutting down, or it lost the lease."""
@@ -56,15 +62,22 @@ class JobReporter:
     def cancel_requested(self) -> bool:
         """Poll the job's cancel flag, at most once per poll interval."""
         if not self._cancelled and self._cancel.ready():
-            with session_scope(self.ctx.sessions) as session:
-                self._cancelled = jobs.is_cancel_requested(session=session, job_id=self.job_id)
+            self._cancelled = self.transact(
+                lambda session: jobs.is_cancel_requested(session=session, job_id=self.job_id), "cancel check")
         return self._cancelled
+
+    def transact(self, action: Callable[[Session], T], what: str) -> T:
+        """Run `action` in a transaction, retried if the database connection drops."""
+        def attempt() -> T:
+            with session_scope(self.ctx.sessions) as session:
+                return action(session)
+        return retrying(attempt, f"job {self.job_id} {what}")
 
     def artifact(self, *, kind: str, name: str, data: bytes, content_type: str,
                  info: dict[str, Any] | None = None) -> None:
-        with session_scope(self.ctx.sessions) as session:
-            artifacts.add_artifact_bytes(session=session, settings=self.ctx.settings, job_id=self.job_id, kind=kind,
-                                         name=name, data=data, content_type=content_type, info=info)
+        self.transact(lambda session: artifacts.add_artifact_bytes(
+            session=session, settings=self.ctx.settings, job_id=self.job_id, kind=kind, name=name, data=data,
+            content_type=content_type, info=info), f"artifact {name}")
 
 
 class TrainingReporter(JobReporter, TrainingHooks):
@@ -79,16 +92,18 @@ class TrainingReporter(JobReporter, TrainingHooks):
         data = asdict(progress)
         self.progress(data, force=data["step"] >= data["total_steps"])
 
-    def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float]) -> None:
+    def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float],
+                      digest: str | None = None) -> None:
         with session_scope(self.ctx.sessions) as session:
             artifacts.add_checkpoint(session=session, job_id=self.job_id, step=step, epoch=epoch,
-                                     path=self._relative(path), metrics=finite(metrics))
+                                     path=self._relative(path), metrics=finite(metrics), digest=digest)
 
     def on_checkpoints_kept(self, kept: list[str], best: str | None) -> None:
         """Mark which recorded checkpoints are still on disk, and the best one."""
-        with session_scope(self.ctx.sessions) as session:
-            artifacts.mark_checkpoints(session=session, job_id=self.job_id, kept=[self._relative(p) for p in kept],
-                                       best=self._relative(best) if best else None)
+        best_digest = read_digest(best) if best else None
+        self.transact(lambda session: artifacts.mark_checkpoints(
+            session=session, job_id=self.job_id, kept=[self._relative(p) for p in kept],
+            best=self._relative(best) if best else None, best_digest=best_digest), "checkpoint retention")
 
     def on_sample_grid(self, png: bytes, step: int) -> None:
         self.artifact(kind="sample_grid", name=f"samples-step{step:07d}.png", data=png, content_type="image/png",
@@ -101,8 +116,8 @@ class TrainingReporter(JobReporter, TrainingHooks):
         """Keep the run going, but flag the job (its `warnings` and metrics say what was seen)."""
         log.warning("job %s: %s", self.job_id, message)
         self.warnings.append(message)
-        with session_scope(self.ctx.sessions) as session:
-            jobs.add_warning(session=session, job_id=self.job_id, message=message)
+        self.transact(lambda session: jobs.add_warning(session=session, job_id=self.job_id, message=message),
+                      "warning")
 
     def on_run_files(self, loss_curve_png: bytes, tensorboard_dir: str) -> None:
         self.artifact(kind="loss_curve", name="loss-curve.png", data=loss_curve_png, content_type="image/png")

@@ -6,6 +6,7 @@ from flask import send_file
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 
+from api import auth
 from api.context import context, transaction
 from api.presenters import present_artifact
 from api.schemas import ArtifactSchema
@@ -19,7 +20,7 @@ blp = Blueprint("artifacts", __name__, url_prefix="/v1/artifacts", description="
 def get_artifact(artifact_id: int) -> ResponseReturnValue:
     """One artifact's metadata."""
     with transaction() as session:
-        return present_artifact(service.get_artifact(session=session, artifact_id=artifact_id))
+        return present_artifact(service.get_artifact(session=session, artifact_id=artifact_id, owner=auth.scope()))
 
 
 @blp.route("/<int:artifact_id>/content", methods=["GET"])
@@ -27,7 +28,7 @@ def get_artifact(artifact_id: int) -> ResponseReturnValue:
 def download_artifact(artifact_id: int) -> ResponseReturnValue:
     """Download the file, with Content-Type, Content-Length and an ETag."""
     with transaction() as session:
-        artifact = service.get_artifact(session=session, artifact_id=artifact_id)
+        artifact = service.get_artifact(session=session, artifact_id=artifact_id, owner=auth.scope())
         path = service.artifact_file(artifact, context().settings)
         name, content_type, sha256 = artifact.name, artifact.content_type, artifact.sha256
     return send_file(path, mimetype=content_type, as_attachment=True, download_name=name, etag=sha256,

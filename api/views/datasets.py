@@ -8,8 +8,11 @@ from typing import Any
 from flask import request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
+from api import auth
 from api.context import context, transaction
+from api.idempotency import HEADER_DOC, hashed_upload, idempotent, remember
 from api.presenters import present_dataset
 from api.schemas import DatasetFolderSchema, DatasetSchema, ItemsSchema
 from api.validation import json_body, load
@@ -29,7 +32,8 @@ UPLOAD_BODY = {
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(requestBody=UPLOAD_BODY)
+@idempotent("POST /v1/datasets", DatasetSchema)
+@blp.doc(requestBody=UPLOAD_BODY, parameters=[HEADER_DOC])
 @blp.response(201, DatasetSchema)
 def create_dataset() -> ResponseReturnValue:
     """Upload a zip/tar of images, or register a server-side folder (JSON `{name, path}`)."""
@@ -39,7 +43,17 @@ def create_dataset() -> ResponseReturnValue:
         dataset = _create_from_folder(load(DatasetFolderSchema(), json_body()))
     else:
         raise UnsupportedMediaType("send multipart/form-data with a `file`, or JSON {\"name\", \"path\"}")
-    return dataset, 201, {"Location": f"/v1/datasets/{dataset['id']}"}
+    return dataset, 201, _location(dataset)
+
+
+def _location(body: dict[str, Any]) -> dict[str, str]:
+    return {"Location": f"/v1/datasets/{body['id']}"}
+
+
+def _remembered(session: Session, body: dict[str, Any]) -> dict[str, Any]:
+    """`body`, stored in the creating transaction for repeats of the request's Idempotency-Key."""
+    remember(session, body, 201, _location(body))
+    return body
 
 
 def _create_from_upload() -> dict[str, Any]:
@@ -49,16 +63,21 @@ def _create_from_upload() -> dict[str, Any]:
     name = request.form.get("name") or PurePath(upload.filename or "dataset").name.split(".")[0] or "dataset"
     if len(name) > 200:
         raise InvalidInput("name is longer than 200 characters", fields={"name": ["Too long."]})
+    if "\x00" in name:  # from the form or the file name; PostgreSQL cannot store it
+        raise InvalidInput("name may not contain NUL characters", fields={"name": ["Contains NUL."]})
     with transaction() as session:
-        dataset = service.create_dataset_from_upload(session=session, settings=context().settings, name=name,
-                                                     upload=upload.stream)
-        return present_dataset(dataset)
+        settings = context().settings
+        dataset = service.create_dataset_from_upload(
+            session=session, settings=settings, name=name, upload=hashed_upload(upload), owner=auth.owner(),
+            byte_quota=None if auth.is_admin() else settings.quota_dataset_bytes)
+        return _remembered(session, present_dataset(dataset))
 
 
 def _create_from_folder(data: dict[str, Any]) -> dict[str, Any]:
     with transaction() as session:
-        dataset = service.create_dataset_from_folder(session=session, settings=context().settings, **data)
-        return present_dataset(dataset)
+        dataset = service.create_dataset_from_folder(session=session, settings=context().settings,
+                                                     owner=auth.owner(), **data)
+        return _remembered(session, present_dataset(dataset))
 
 
 @blp.route("", methods=["GET"])
@@ -66,7 +85,7 @@ def _create_from_folder(data: dict[str, Any]) -> dict[str, Any]:
 def list_datasets() -> ResponseReturnValue:
     """All datasets, newest first."""
     with transaction() as session:
-        return {"items": [present_dataset(d) for d in service.list_datasets(session=session)]}
+        return {"items": [present_dataset(d) for d in service.list_datasets(session=session, owner=auth.scope())]}
 
 
 @blp.route("/<int:dataset_id>", methods=["GET"])
@@ -74,4 +93,4 @@ def list_datasets() -> ResponseReturnValue:
 def get_dataset(dataset_id: int) -> ResponseReturnValue:
     """One dataset."""
     with transaction() as session:
-        return present_dataset(service.get_dataset(session=session, dataset_id=dataset_id))
+        return present_dataset(service.get_dataset(session=session, dataset_id=dataset_id, owner=auth.scope()))

@@ -11,7 +11,9 @@ from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from api import auth
 from api.context import context, transaction
+from api.idempotency import HEADER_DOC, forget, idempotent, remember
 from api.presenters import present_artifact, present_job
 from api.result_zip import flat_result, shards_result
 from api.schemas import ItemsSchema, JobCreateSchema, JobListQuerySchema, JobPageSchema, JobSchema, ResultQuerySchema
@@ -19,7 +21,7 @@ from api.validation import json_body, load
 from core.errors import Conflict, ServiceUnavailable
 from core.models import Job
 from core.queue import enqueue_job
-from core.services import artifacts
+from core.services import artifacts, quotas
 from core.services import jobs as service
 from core.states import JobStatus, JobType
 
@@ -29,25 +31,29 @@ blp = Blueprint("jobs", __name__, url_prefix="/v1/jobs", description="Train and 
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(requestBody={"content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}}}})
+@idempotent("POST /v1/jobs", JobSchema)
+@blp.doc(requestBody={"content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}}}},
+         parameters=[HEADER_DOC])
 @blp.response(202, JobSchema)
 def create_job() -> ResponseReturnValue:
     """Queue a train, generate or translate job."""
     data = load(JobCreateSchema(), json_body())
     with transaction() as session:
         job = _create(session, data)
+        _check_quotas(session, job)
         job_id, job_type = job.id, job.type
+        body, headers = present_job(job), {"Location": f"/v1/jobs/{job_id}"}
+        remember(session, body, 202, headers)  # a repeat of its Idempotency-Key gets this, and enqueues nothing
     _enqueue_or_fail(job_id, job_type)
-    with transaction() as session:
-        body = present_job(service.get_job(session=session, job_id=job_id))
-    return body, 202, {"Location": f"/v1/jobs/{job_id}"}
+    return body, 202, headers
 
 
 def _create(session: Session, data: dict[str, Any]) -> Job:
+    caller = {"owner": auth.owner(), "admin": auth.is_admin()}
     if data["type"] == JobType.TRAIN:
         return service.create_train_job(session=session, model=data["model"], dataset_id=data["dataset"],
                                         params=data.get("params"), model_name=data.get("model_name"),
-                                        resume_from=data.get("resume_from"))
+                                        resume_from=data.get("resume_from"), **caller)
     settings = context().settings
     source = service.SourceRef(data.get("model_version"), data.get("model_name"), data.get("version"),
                                data.get("label"))
@@ -55,10 +61,22 @@ def _create(session: Session, data: dict[str, Any]) -> Job:
     options.setdefault("shard_size", settings.shard_size)
     if data["type"] == JobType.TRANSLATE:
         return service.create_translate_job(session=session, source_ref=source, dataset_id=data["dataset"],
-                                            from_photos=data.get("from_photos", False), options=options)
+                                            from_photos=data.get("from_photos", False), options=options, **caller)
     return service.create_generate_job(
         session=session, source_ref=source, count=data.get("count"), class_counts=data.get("class_counts"),
-        seed=data.get("seed", secrets.randbelow(2**31)), max_count=settings.max_generate_count, options=options)
+        seed=data.get("seed", secrets.randbelow(2**31)), max_count=settings.max_generate_count, options=options,
+        **caller)
+
+
+def _check_quotas(session: Session, job: Job) -> None:
+    """Hold the caller to its owner's quotas (admins are exempt); a refusal rolls the new or resumed job back."""
+    if auth.is_admin():
+        return
+    settings = context().settings
+    if job.type == JobType.GENERATE:
+        field = "class_counts" if "class_counts" in job.params else "count"
+        quotas.check_generate_count(count=job.params["count"], limit=settings.quota_generate_images, field=field)
+    quotas.check_concurrent_jobs(session=session, owner=job.owner, limit=settings.quota_concurrent_jobs)
 
 
 def _enqueue_or_fail(job_id: int, job_type: str) -> None:
@@ -69,6 +87,7 @@ def _enqueue_or_fail(job_id: int, job_type: str) -> None:
         log.exception("could not enqueue job %s", job_id)
         with transaction() as session:
             service.fail_queued_job(session=session, job_id=job_id, error=f"could not reach the broker: {exc}")
+            forget(session)  # the job never started: a retry with the same Idempotency-Key makes a new one
         raise ServiceUnavailable("the job queue is unreachable; the job was not started, try again",
                                  code="broker_unavailable") from exc
 
@@ -79,7 +98,7 @@ def _enqueue_or_fail(job_id: int, job_type: str) -> None:
 def list_jobs(**query: Any) -> ResponseReturnValue:
     """Jobs newest first, filtered by status and type, a page at a time (follow `next_cursor`)."""
     with transaction() as session:
-        jobs, next_cursor = service.list_jobs(session=session, **query)
+        jobs, next_cursor = service.list_jobs(session=session, owner=auth.scope(), **query)
         return {"items": [present_job(j) for j in jobs], "next_cursor": next_cursor}
 
 
@@ -88,7 +107,7 @@ def list_jobs(**query: Any) -> ResponseReturnValue:
 def get_job(job_id: int) -> ResponseReturnValue:
     """One job with its progress, metrics and artifacts."""
     with transaction() as session:
-        return present_job(service.get_job(session=session, job_id=job_id))
+        return present_job(service.get_job(session=session, job_id=job_id, owner=auth.scope()))
 
 
 @blp.route("/<int:job_id>/cancel", methods=["POST"])
@@ -96,9 +115,9 @@ def get_job(job_id: int) -> ResponseReturnValue:
 def cancel_job(job_id: int) -> ResponseReturnValue:
     """Cancel: a queued job never starts; a running one stops at its next step and keeps its checkpoints."""
     with transaction() as session:
-        service.request_cancel(session=session, job_id=job_id)
+        service.request_cancel(session=session, job_id=job_id, owner=auth.scope())
     with transaction() as session:
-        return present_job(service.get_job(session=session, job_id=job_id))
+        return present_job(service.get_job(session=session, job_id=job_id, owner=auth.scope()))
 
 
 @blp.route("/<int:job_id>/artifacts", methods=["GET"])
@@ -106,7 +125,7 @@ def cancel_job(job_id: int) -> ResponseReturnValue:
 def list_artifacts(job_id: int) -> ResponseReturnValue:
     """The files a job produced."""
     with transaction() as session:
-        job = service.get_job(session=session, job_id=job_id)
+        job = service.get_job(session=session, job_id=job_id, owner=auth.scope())
         return {"items": [present_artifact(a) for a in job.artifacts]}
 
 
@@ -117,11 +136,13 @@ def resume_job(job_id: int) -> ResponseReturnValue:
     """Queue a failed or cancelled job again: training continues from its last checkpoint, generation
     from its last finished shard."""
     with transaction() as session:
-        job = service.resume_job(session=session, job_id=job_id)
+        job = service.resume_job(session=session, job_id=job_id, owner=auth.scope())
+        _check_quotas(session, job)
         job_type = job.type
     _enqueue_or_fail(job_id, job_type)
     with transaction() as session:
-        return present_job(service.get_job(session=session, job_id=job_id)), 202, {"Location": f"/v1/jobs/{job_id}"}
+        job = service.get_job(session=session, job_id=job_id, owner=auth.scope())
+        return present_job(job), 202, {"Location": f"/v1/jobs/{job_id}"}
 
 
 @blp.route("/<int:job_id>/result", methods=["GET"])
@@ -132,7 +153,7 @@ def download_result(job_id: int, layout: str) -> ResponseReturnValue:
     after it stopped early) it holds the shards finished so far, and `X-Catgan-Partial: true` says so."""
     settings = context().settings
     with transaction() as session:
-        job = service.get_job(session=session, job_id=job_id)
+        job = service.get_job(session=session, job_id=job_id, owner=auth.scope())
         if job.type == JobType.TRAIN:
             raise Conflict("a train job has no result archive; see its artifacts and model version",
                            code="no_result_archive")

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from api import auth
 from api.context import context, transaction
 from api.presenters import present_model_version
 from api.schemas import LABEL_PATTERN, ItemsSchema, LabelSchema, ModelSchema, ModelVersionSchema, PolicySchema
@@ -28,7 +29,7 @@ blp = Blueprint("models", __name__, url_prefix="/v1", description="Exported gene
 def list_models() -> ResponseReturnValue:
     """Every model name with its versions, served versions and labels."""
     with transaction() as session:
-        versions = service.list_model_versions(session=session)
+        versions = service.list_model_versions(session=session, owner=auth.scope())
         groups = groupby(versions, key=lambda v: v.name)
         return {"items": [_model(session, name, list(group)) for name, group in groups]}
 
@@ -38,7 +39,7 @@ def list_models() -> ResponseReturnValue:
 def get_model(name: str) -> ResponseReturnValue:
     """One model name."""
     with transaction() as session:
-        return _model(session, name, service.model_versions_of(session=session, name=name))
+        return _model(session, name, service.model_versions_of(session=session, name=name, owner=auth.scope()))
 
 
 @blp.route("/models/<name>/labels/<label>", methods=["PUT"])
@@ -49,8 +50,8 @@ def put_label(name: str, label: str) -> ResponseReturnValue:
     _check_label(label)
     version = load(LabelSchema(), json_body())["version"]
     with _config_change() as session:
-        service.set_label(session=session, name=name, label=label, version=version)
-        return _model(session, name, service.model_versions_of(session=session, name=name))
+        service.set_label(session=session, name=name, label=label, version=version, owner=auth.scope())
+        return _model(session, name, service.model_versions_of(session=session, name=name, owner=auth.scope()))
 
 
 @blp.route("/models/<name>/labels/<label>", methods=["DELETE"])
@@ -58,8 +59,8 @@ def put_label(name: str, label: str) -> ResponseReturnValue:
 def delete_label(name: str, label: str) -> ResponseReturnValue:
     """Remove a label."""
     with _config_change() as session:
-        service.remove_label(session=session, name=name, label=label)
-        return _model(session, name, service.model_versions_of(session=session, name=name))
+        service.remove_label(session=session, name=name, label=label, owner=auth.scope())
+        return _model(session, name, service.model_versions_of(session=session, name=name, owner=auth.scope()))
 
 
 @blp.route("/models/<name>/policy", methods=["PUT"])
@@ -69,8 +70,8 @@ def put_policy(name: str) -> ResponseReturnValue:
     """Pin the served versions (`{"versions": [1, 3]}`), or serve all again (`{"versions": null}`)."""
     versions = load(PolicySchema(), json_body())["versions"]
     with _config_change() as session:
-        service.set_policy(session=session, name=name, versions=versions)
-        return _model(session, name, service.model_versions_of(session=session, name=name))
+        service.set_policy(session=session, name=name, versions=versions, owner=auth.scope())
+        return _model(session, name, service.model_versions_of(session=session, name=name, owner=auth.scope()))
 
 
 @blp.route("/model-versions/<int:model_version_id>", methods=["GET"])
@@ -78,7 +79,8 @@ def put_policy(name: str) -> ResponseReturnValue:
 def get_model_version(model_version_id: int) -> ResponseReturnValue:
     """One exported generator."""
     with transaction() as session:
-        return present_model_version(service.get_model_version(session=session, model_version_id=model_version_id))
+        version = service.get_model_version(session=session, model_version_id=model_version_id, owner=auth.scope())
+        return present_model_version(version)
 
 
 @contextmanager

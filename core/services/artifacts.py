@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import NotFound
 from core.models import Artifact, Checkpoint
+from core.services.owners import visible
 from core.settings import Settings
 from core.storage import resolve_inside, sha256_file, write_atomic
 
@@ -45,10 +46,10 @@ def add_artifact_file(*, session: Session, settings: Settings, job_id: int, kind
     return artifact
 
 
-def get_artifact(*, session: Session, artifact_id: int) -> Artifact:
-    """The artifact, or NotFound."""
+def get_artifact(*, session: Session, artifact_id: int, owner: str | None = None) -> Artifact:
+    """The artifact, or NotFound (also when its job is not `owner`'s)."""
     artifact = session.get(Artifact, artifact_id)
-    if artifact is None:
+    if artifact is None or not visible(artifact.job.owner, owner):
         raise NotFound(f"artifact {artifact_id} does not exist")
     return artifact
 
@@ -69,24 +70,27 @@ def artifact_file(artifact: Artifact, settings: Settings) -> Path:
 
 
 def add_checkpoint(*, session: Session, job_id: int, step: int, epoch: int, path: str,
-                   metrics: dict[str, Any]) -> Checkpoint:
-    """Record a saved training checkpoint."""
-    checkpoint = Checkpoint(job_id=job_id, step=step, epoch=epoch, path=path, metrics=metrics)
+                   metrics: dict[str, Any], digest: str | None = None) -> Checkpoint:
+    """Record a saved training checkpoint, with the sha256 of its files (see gans.checkpoints) if known."""
+    checkpoint = Checkpoint(job_id=job_id, step=step, epoch=epoch, path=path, metrics=metrics, digest=digest)
     session.add(checkpoint)
     session.flush()
     return checkpoint
 
 
-def mark_checkpoints(*, session: Session, job_id: int, kept: list[str], best: str | None) -> None:
-    """Record which of a job's checkpoints are still on disk and which is the best."""
+def mark_checkpoints(*, session: Session, job_id: int, kept: list[str], best: str | None,
+                     best_digest: str | None = None) -> None:
+    """Record which of a job's checkpoints are still usable and which is the best (with its digest, if known)."""
     records = list(session.scalars(select(Checkpoint).where(Checkpoint.job_id == job_id)))
     for checkpoint in records:
         checkpoint.kept = checkpoint.path in kept or checkpoint.path == best
         checkpoint.best = best is not None and checkpoint.path == best
+        if checkpoint.best and best_digest is not None:
+            checkpoint.digest = best_digest  # the best copy of a step trained again is written again
     if best is not None and best not in {c.path for c in records}:
         # the best copy lives apart from the last K; record it like the checkpoint of the same step
         step = int(best.rsplit("-", 1)[-1])
         twin = next((c for c in records if c.step == step), None)
         session.add(Checkpoint(job_id=job_id, step=step, epoch=twin.epoch if twin else 0, path=best,
-                               metrics=twin.metrics if twin else {}, kept=True, best=True))
+                               metrics=twin.metrics if twin else {}, kept=True, best=True, digest=best_digest))
     session.flush()

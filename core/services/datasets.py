@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from core.archives import ArchiveLimits, extract_archive, remove_tree, scan_images
 from core.errors import CatganError, InvalidInput, NotFound, PayloadTooLarge
 from core.models import Dataset
+from core.services import quotas
+from core.services.owners import scoped, visible
 from core.settings import Settings
 
 
-def create_dataset_from_upload(*, session: Session, settings: Settings, name: str, upload: BinaryIO) -> Dataset:
-    """Unpack an uploaded archive into the dataset dir and record it.
+def create_dataset_from_upload(*, session: Session, settings: Settings, name: str, upload: BinaryIO,
+                               owner: str, byte_quota: int | None = None) -> Dataset:
+    """Unpack an uploaded archive into the dataset dir and record it as `owner`'s.
 
     The images are unpacked in a staging folder and moved into place before the row is added;
-    any failure removes the folder, so no half dataset is visible.
+    any failure (the owner's `byte_quota` included) removes the folder, so no half dataset is visible.
     """
     assert settings.dataset_dir is not None
     staging = settings.dataset_dir / ".staging" / uuid.uuid4().hex
@@ -28,22 +32,40 @@ def create_dataset_from_upload(*, session: Session, settings: Settings, name: st
     try:
         archive = staging / "upload"
         _save_upload(upload, archive, settings.max_upload_bytes)
-        limits = ArchiveLimits(settings.max_archive_files, settings.max_archive_bytes)
+        limits = ArchiveLimits(settings.max_archive_files, settings.max_archive_bytes, settings.max_archive_ratio)
         skipped = extract_archive(archive, staging / "images", limits)
         scan = scan_images(staging / "images", prune=True)
         _require_images(scan.image_count, skipped + scan.skipped_count)
+        if byte_quota is not None:
+            quotas.check_dataset_bytes(session=session, owner=owner, new_bytes=scan.total_bytes, limit=byte_quota)
         (staging / "images").rename(final)
         dataset = Dataset(name=name, source="upload", path=folder_name, image_count=scan.image_count,
                           skipped_count=skipped + scan.skipped_count, total_bytes=scan.total_bytes,
-                          content_hash=scan.content_hash)
+                          content_hash=scan.content_hash, owner=owner)
         session.add(dataset)
         session.flush()
+        _remove_unless_committed(session, dataset, final)
         return dataset
     except BaseException:
         remove_tree(final)
         raise
     finally:
         remove_tree(staging)
+
+
+def _remove_unless_committed(session: Session, dataset: Dataset, folder: Path) -> None:
+    """Remove `folder` when the transaction recording `dataset` ends without committing it.
+
+    A failure after this function returns (a failed commit, a concurrent request that took the same
+    Idempotency-Key) rolls the row back; the images must not outlive it.
+    """
+    root = session.get_transaction()
+
+    def end(_session: Session, transaction: SessionTransaction) -> None:
+        if transaction is root and not inspect(dataset).persistent:  # rolled back, or closed uncommitted
+            remove_tree(folder)
+
+    event.listen(session, "after_transaction_end", end)
 
 
 def _save_upload(upload: BinaryIO, destination: Path, max_bytes: int) -> None:
@@ -69,38 +91,70 @@ def _require_images(count: int, skipped: int) -> None:
         )
 
 
-def create_dataset_from_folder(*, session: Session, settings: Settings, name: str, path: str) -> Dataset:
-    """Register a server-side folder of images (read in place, never modified)."""
+def create_dataset_from_folder(*, session: Session, settings: Settings, name: str, path: str, owner: str) -> Dataset:
+    """Register a server-side folder of images as `owner`'s (read in place, never modified)."""
     if not settings.allow_local_paths:
         raise CatganError("server-side dataset paths are disabled (CATGAN_ALLOW_LOCAL_PATHS=false); "
                           "upload an archive instead", code="local_paths_disabled")
-    folder = Path(path).expanduser().resolve()
+    folder = _existing_folder(path)
     root = settings.local_path_root.resolve() if settings.local_path_root else None
-    if root is not None and folder != root and root not in folder.parents:
+    if root is not None and not _is_under(folder, root):
         raise InvalidInput(f"path must be under {root}", code="path_not_allowed", fields={"path": ["Not allowed."]})
-    if not folder.is_dir():
-        raise InvalidInput(f"no folder at {folder}", code="path_not_found", fields={"path": ["Not a folder."]})
+    if root is not None and (leaving := _links_leaving(folder, root)):
+        raise InvalidInput(f"{len(leaving)} symbolic link(s) under {folder} lead outside {root}, e.g. {leaving[0]}",
+                           code="path_not_allowed", fields={"path": ["Holds links that lead outside the root."]})
     scan = scan_images(folder)
     _require_images(scan.image_count, scan.skipped_count)
     dataset = Dataset(name=name, source="local", path=str(folder), image_count=scan.image_count,
                       skipped_count=scan.skipped_count, total_bytes=scan.total_bytes,
-                      content_hash=scan.content_hash)
+                      content_hash=scan.content_hash, owner=owner)
     session.add(dataset)
     session.flush()
     return dataset
 
 
-def get_dataset(*, session: Session, dataset_id: int) -> Dataset:
-    """The dataset, or NotFound."""
+def _existing_folder(path: str) -> Path:
+    """The folder `path` names, resolved (links followed), or InvalidInput."""
+    try:
+        folder = Path(path).expanduser().resolve()
+        if folder.is_dir():
+            return folder
+    except (OSError, RuntimeError, ValueError):  # a name too long, a link loop, an unknown ~user
+        pass
+    raise InvalidInput(f"no folder at {path}", code="path_not_found", fields={"path": ["Not a folder."]})
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _links_leaving(folder: Path, root: Path) -> list[Path]:
+    """Symbolic links under `folder` that lead outside `root` (or nowhere): training would follow them."""
+    leaving = []
+    for parent, dirs, files in os.walk(folder):  # does not descend into linked folders, as gans.data does not
+        for entry in (Path(parent, name) for name in dirs + files):
+            if not entry.is_symlink():
+                continue
+            try:
+                inside = _is_under(entry.resolve(strict=True), root)
+            except (OSError, RuntimeError):
+                inside = False
+            if not inside:
+                leaving.append(entry)
+    return leaving
+
+
+def get_dataset(*, session: Session, dataset_id: int, owner: str | None = None) -> Dataset:
+    """The dataset, or NotFound (also when it is not `owner`'s)."""
     dataset = session.get(Dataset, dataset_id)
-    if dataset is None:
+    if dataset is None or not visible(dataset.owner, owner):
         raise NotFound(f"dataset {dataset_id} does not exist")
     return dataset
 
 
-def list_datasets(*, session: Session) -> list[Dataset]:
-    """All datasets, newest first."""
-    return list(session.scalars(select(Dataset).order_by(Dataset.id.desc())))
+def list_datasets(*, session: Session, owner: str | None = None) -> list[Dataset]:
+    """The datasets `owner` may see (all for None), newest first."""
+    return list(session.scalars(scoped(select(Dataset).order_by(Dataset.id.desc()), Dataset.owner, owner)))
 
 
 def dataset_folder(dataset: Dataset, settings: Settings) -> Path:

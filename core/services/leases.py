@@ -33,7 +33,7 @@ def claim_job(*, session: Session, job_id: int, holder: str, lease_seconds: floa
     A job claimed `max_attempts` times already is failed instead: it keeps killing its workers.
     """
     now = utcnow()
-    if max_attempts is not None and _fail_exhausted(session, job_id, now, max_attempts):
+    if max_attempts is not None and fail_exhausted(session=session, job_id=job_id, max_attempts=max_attempts, now=now):
         return None
     result = session.execute(update(Job).where(Job.id == job_id, _claimable(now)).values(
         status=JobStatus.RUNNING.value, lease_holder=holder, lease_expires_at=now + timedelta(seconds=lease_seconds),
@@ -44,7 +44,9 @@ def claim_job(*, session: Session, job_id: int, holder: str, lease_seconds: floa
     return session.get(Job, job_id, populate_existing=True)
 
 
-def _fail_exhausted(session: Session, job_id: int, now: datetime, max_attempts: int) -> bool:
+def fail_exhausted(*, session: Session, job_id: int, max_attempts: int, now: datetime | None = None) -> bool:
+    """Fail a claimable job that was started `max_attempts` times already; True if it was."""
+    now = now or utcnow()
     result = session.execute(update(Job).where(Job.id == job_id, _claimable(now), Job.attempts >= max_attempts).values(
         status=JobStatus.FAILED.value, finished_at=now, lease_holder=None, lease_expires_at=None,
         error=f"the job was started {max_attempts} times and never finished (its workers died or were killed each "

@@ -1,4 +1,8 @@
-"""Model-version service: the exported generators the repository holds."""
+"""Model-version service: the exported generators the repository holds.
+
+A model name belongs to one owner: whoever first published it (or has a train job for it queued or
+running). Other owners see neither the name nor its versions (an admin, `owner=None`, sees all).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
-from core.models import ModelLabel, ModelPolicy, ModelVersion
+from core.models import Job, ModelLabel, ModelPolicy, ModelVersion
+from core.services.owners import scoped, visible
+from core.states import JobStatus, JobType
 
 
-def get_model_version(*, session: Session, model_version_id: int) -> ModelVersion:
-    """The model version, or NotFound."""
+def get_model_version(*, session: Session, model_version_id: int, owner: str | None = None) -> ModelVersion:
+    """The model version, or NotFound (also when it is not `owner`'s)."""
     version = session.get(ModelVersion, model_version_id)
-    if version is None:
+    if version is None or not visible(version.owner, owner):
         raise NotFound(f"model version {model_version_id} does not exist")
     return version
 
 
-def list_model_versions(*, session: Session, name: str | None = None) -> list[ModelVersion]:
-    """Model versions by name, then version."""
-    query = select(ModelVersion).order_by(ModelVersion.name, ModelVersion.version)
+def list_model_versions(*, session: Session, name: str | None = None, owner: str | None = None) -> list[ModelVersion]:
+    """Model versions `owner` may see (None: all) by name, then version."""
+    query = scoped(select(ModelVersion).order_by(ModelVersion.name, ModelVersion.version), ModelVersion.owner, owner)
     if name:
         query = query.where(ModelVersion.name == name)
     return list(session.scalars(query))
@@ -32,19 +38,47 @@ def next_version_number(*, session: Session, name: str) -> int:
     return (session.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.name == name)) or 0) + 1
 
 
-def create_model_version(*, session: Session, name: str, version: int, model: str, job_id: int, path: str,
-                         image_size: int, z_dim: int, info: dict[str, Any]) -> ModelVersion:
-    """Record a published export."""
+def publisher(*, session: Session, name: str) -> str | None:
+    """The owner who first published model `name` (None for a new name)."""
+    return session.scalar(select(ModelVersion.owner).where(ModelVersion.name == name).order_by(ModelVersion.id))
+
+
+def name_owner(*, session: Session, name: str) -> str | None:
+    """Who holds model `name`: its publisher, else the owner of its oldest train job queued or running."""
+    first = publisher(session=session, name=name)
+    if first is not None:
+        return first
+    active = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+    return session.scalar(select(Job.owner).where(Job.type == JobType.TRAIN.value, Job.status.in_(active),
+                                                  Job.params["model_name"].as_string() == name).order_by(Job.id))
+
+
+def require_name_available(*, session: Session, name: str, owner: str) -> None:
+    """Refuse `name` when another owner holds it (names are shared by all owners, as in the model repository).
+
+    Raises:
+        Conflict: the name is taken.
+    """
+    if name_owner(session=session, name=name) not in (None, owner):
+        raise Conflict(f"the model name {name!r} is taken by another owner; choose another model_name",
+                       code="model_name_taken", fields={"model_name": ["Taken."]})
+
+
+def create_model_version(*, session: Session, name: str, version: int, model: str, job_id: int | None, path: str,
+                         image_size: int, z_dim: int, info: dict[str, Any], owner: str) -> ModelVersion:
+    """Record a published export of `owner` (who must own `name`: the versions of a name have one owner)."""
+    if publisher(session=session, name=name) not in (None, owner):
+        raise Conflict(f"the model name {name!r} is taken by another owner", code="model_name_taken")
     record = ModelVersion(name=name, version=version, model=model, job_id=job_id, path=path,
-                          image_size=image_size, z_dim=z_dim, info=info)
+                          image_size=image_size, z_dim=z_dim, info=info, owner=owner)
     session.add(record)
     session.flush()
     return record
 
 
-def model_versions_of(*, session: Session, name: str) -> list[ModelVersion]:
-    """The versions of a model name, ascending, or NotFound."""
-    versions = list_model_versions(session=session, name=name)
+def model_versions_of(*, session: Session, name: str, owner: str | None = None) -> list[ModelVersion]:
+    """The versions of a model name, ascending, or NotFound (also when `owner` may not see it)."""
+    versions = list_model_versions(session=session, name=name, owner=owner)
     if not versions:
         raise NotFound(f"model {name!r} does not exist; see GET /v1/models")
     return versions
@@ -68,13 +102,13 @@ def labels_of(*, session: Session, name: str) -> dict[str, int]:
     return {row.label: row.version for row in rows}
 
 
-def set_label(*, session: Session, name: str, label: str, version: int) -> None:
+def set_label(*, session: Session, name: str, label: str, version: int, owner: str | None = None) -> None:
     """Point `label` of model `name` at `version` (creating the label); the version must be served.
 
     Raises:
-        NotFound: no such model. InvalidInput: no such version. Conflict: the version is not served.
+        NotFound: no such model of `owner`. InvalidInput: no such version. Conflict: the version is not served.
     """
-    _require_version(session, name, version)
+    _require_version(session, name, version, owner)
     if version not in served_version_numbers(session=session, name=name):
         pinned = pinned_versions(session=session, name=name)
         raise Conflict(f"version {version} of {name!r} is not served (pinned: {pinned}); pin it first with "
@@ -87,8 +121,9 @@ def set_label(*, session: Session, name: str, label: str, version: int) -> None:
     session.flush()
 
 
-def remove_label(*, session: Session, name: str, label: str) -> None:
-    """Delete a label, or NotFound."""
+def remove_label(*, session: Session, name: str, label: str, owner: str | None = None) -> None:
+    """Delete a label, or NotFound (also when the model is not `owner`'s)."""
+    model_versions_of(session=session, name=name, owner=owner)
     row = session.scalar(select(ModelLabel).where(ModelLabel.name == name, ModelLabel.label == label))
     if row is None:
         raise NotFound(f"model {name!r} has no label {label!r}")
@@ -96,13 +131,14 @@ def remove_label(*, session: Session, name: str, label: str) -> None:
     session.flush()
 
 
-def set_policy(*, session: Session, name: str, versions: list[int] | None) -> None:
+def set_policy(*, session: Session, name: str, versions: list[int] | None, owner: str | None = None) -> None:
     """Serve only `versions` of `name` (None: all); labelled versions must stay served.
 
     Raises:
-        NotFound: no such model. InvalidInput: unknown versions. Conflict: a label would point at an unserved version.
+        NotFound: no such model of `owner`. InvalidInput: unknown versions. Conflict: a label would point at an
+        unserved version.
     """
-    existing = {v.version for v in model_versions_of(session=session, name=name)}
+    existing = {v.version for v in model_versions_of(session=session, name=name, owner=owner)}
     if versions is not None:
         unknown = sorted(set(versions) - existing)
         if unknown:
@@ -122,13 +158,13 @@ def set_policy(*, session: Session, name: str, versions: list[int] | None) -> No
 
 
 def resolve_model_version(*, session: Session, name: str, version: int | None = None,
-                          label: str | None = None) -> ModelVersion:
+                          label: str | None = None, owner: str | None = None) -> ModelVersion:
     """The served version of `name` a request addresses: by number, by label, or the newest served one.
 
     Raises:
-        InvalidInput: no such model, version or label. Conflict: the version is not served.
+        InvalidInput: no such model (of `owner`), version or label. Conflict: the version is not served.
     """
-    versions = {v.version: v for v in list_model_versions(session=session, name=name)}
+    versions = {v.version: v for v in list_model_versions(session=session, name=name, owner=owner)}
     if not versions:
         raise InvalidInput(f"model {name!r} does not exist; see GET /v1/models", code="model_not_found",
                            fields={"model_name": ["No such model."]})
@@ -149,6 +185,6 @@ def resolve_model_version(*, session: Session, name: str, version: int | None = 
     return versions[version]
 
 
-def _require_version(session: Session, name: str, version: int) -> None:
-    if version not in {v.version for v in model_versions_of(session=session, name=name)}:
+def _require_version(session: Session, name: str, version: int, owner: str | None) -> None:
+    if version not in {v.version for v in model_versions_of(session=session, name=name, owner=owner)}:
         raise InvalidInput(f"model {name!r} has no version {version}", fields={"version": ["No such version."]})

@@ -14,6 +14,7 @@ from api.app import create_app
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade_database
 from core.settings import Settings
+from tests.support.auth import authorize, make_token
 from tests.support.backends import Backend, embedded_backend, server_backend, settings_env, settings_from_env
 
 BACKENDS = [
@@ -49,8 +50,9 @@ def app(settings: Settings) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(app: Flask, sessions: sessionmaker[Session]) -> FlaskClient:
+    """The API as an ordinary owner, TEST_OWNER ("alice")."""
+    return authorize(app.test_client(), make_token(sessions))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from core.settings import Settings
 SERVER_REDIS = os.environ.get("CATGAN_TEST_REDIS", "redis://127.0.0.1:6379/13")
 POSTGRES_ADMIN = os.environ.get("CATGAN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FAST_REPORTING = {"progress_interval_seconds": "0.3", "cancel_poll_seconds": "0.2"}
+POLLING_RATE = {"rate_limit": "100000 per minute"}  # tests poll a job up to 20 times a second
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def server_backend() -> Iterator[Backend]:
 def settings_env(home: Path, backend: Backend, **extra: str) -> dict[str, str]:
     """CATGAN_* variables describing one test deployment (for Settings() and child processes)."""
     values = {"home": str(home), "database_url": backend.database_url, "redis_url": backend.redis_url}
-    values |= FAST_REPORTING | extra
+    values |= FAST_REPORTING | POLLING_RATE | extra
     return {f"CATGAN_{k.upper()}": v for k, v in values.items()}
 
 
@@ -72,8 +74,15 @@ def settings_from_env(env: dict[str, str]) -> Settings:
 @contextmanager
 def worker_process(env: dict[str, str], log: Path, queues: str = "train,generate",
                    timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `catgan worker` process; yields once it is consuming."""
+    """A real `catgan worker` process (in its own process group, so a test can kill it and its child)."""
     with _cli_process(env, log, ["worker", "--queues", queues], "ready.", timeout) as process:
+        yield process
+
+
+@contextmanager
+def sweeper_process(env: dict[str, str], log: Path, timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `catgan sweeper` process."""
+    with _cli_process(env, log, ["sweeper"], "sweeping every", timeout) as process:
         yield process
 
 
@@ -82,6 +91,13 @@ def serving_process(env: dict[str, str], log: Path, address: str,
                     timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
     """A real `catgan serving` gRPC server on `address`; yields once it listens."""
     with _cli_process(env, log, ["serving", "--address", address], "serving ", timeout) as process:
+        yield process
+
+
+@contextmanager
+def api_process(env: dict[str, str], log: Path, port: int, timeout: float = 30) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `catgan api` process on 127.0.0.1:`port`; yields once it listens."""
+    with _cli_process(env, log, ["api", "--port", str(port)], "API listening", timeout) as process:
         yield process
 
 
@@ -97,18 +113,27 @@ def _cli_process(env: dict[str, str], log: Path, args: list[str], ready_text: st
                  timeout: float) -> Iterator[subprocess.Popen[bytes]]:
     full_env = dict(os.environ) | env | {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "catgan.cli", *args],
-                                   env=full_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen([sys.executable, "-m", "catgan.cli", *args], env=full_env, stdout=out,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_for_text(log, ready_text, process, timeout)
         yield process
     finally:
         process.terminate()
         try:
-            process.wait(20)
+            process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        kill_group(process)  # a pool child the main process left behind
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process's whole group (it leads its own session): a worker and its pool child."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _wait_for_text(log: Path, needle: str, process: subprocess.Popen[bytes], timeout: float) -> None:

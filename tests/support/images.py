@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import struct
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +59,11 @@ def image_zip(count: int, size: int = 32, extra: dict[str, bytes] | None = None)
     """A zip of `count` PNGs plus any `extra` members."""
     members = {f"cats/cat-{i:03d}.png": image_bytes(size, i) for i in range(count)}
     return zip_of(members | (extra or {}))
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny real PNG whose header claims `width` x `height` (a decompression bomb as far as a header tells)."""
+    data = image_bytes(size=8)
+    # the IHDR chunk follows the 8-byte signature: length (4), b"IHDR", width (4), height (4), 5 more bytes, CRC (4)
+    body = b"IHDR" + struct.pack(">II", width, height) + data[24:29]
+    return data[:12] + body + struct.pack(">I", zlib.crc32(body)) + data[33:]

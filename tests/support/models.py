@@ -9,6 +9,7 @@ from core.services import models
 from core.serving_config import models_config_lock, write_models_config
 from core.settings import Settings
 from serving.repository import ModelRepository
+from tests.support.auth import TEST_OWNER
 
 
 def export_tiny_generator(directory: Path, *, seed: int = 0, z_dim: int = 8, size: int = 16,
@@ -31,8 +32,9 @@ def export_tiny_generator(directory: Path, *, seed: int = 0, z_dim: int = 8, siz
 
 
 def publish_tiny_generator(settings: Settings, name: str, *, seed: int = 0, z_dim: int = 8, size: int = 16,
-                           constant: bool = False) -> int:
-    """Export a tiny generator as the next version of `name`, as a train job would; its model version id."""
+                           constant: bool = False, owner: str = TEST_OWNER) -> int:
+    """Export a tiny generator as the next version of `name` for `owner`, as a train job would; its model version
+    id."""
     assert settings.model_repository is not None
     repository = ModelRepository(settings.model_repository)
     engine = make_engine(settings)
@@ -45,7 +47,8 @@ def publish_tiny_generator(settings: Settings, name: str, *, seed: int = 0, z_di
         with models_config_lock(settings), session_scope(sessions) as session:
             record = models.create_model_version(
                 session=session, name=name, version=version, model="dcgan", job_id=None,
-                path=str(target.relative_to(repository.root)), image_size=size, z_dim=z_dim, info={"step": 0})
+                path=str(target.relative_to(repository.root)), image_size=size, z_dim=z_dim, info={"step": 0},
+                owner=owner)
             write_models_config(session, settings)
             return record.id
     finally:

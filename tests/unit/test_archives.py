@@ -3,14 +3,17 @@
 import io
 import stat
 import tarfile
+import warnings
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import ImageFile
 
 from core.archives import ArchiveLimits, extract_archive, scan_images
 from core.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from tests.support.images import image_bytes, image_zip, tar_of, write_images, zip_of
+from tests.support.images import image_bytes, image_zip, png_claiming, tar_of, write_images, zip_of
 
 LIMITS = ArchiveLimits(max_files=1000, max_bytes=10_000_000)
 
@@ -93,3 +96,183 @@ def test_scan_counts_skips_and_prunes(tmp_path: Path) -> None:
     assert not (tmp_path / "broken.png").exists()
     assert sorted(p.suffix for p in (tmp_path / "webp").iterdir()) == [".png", ".png"]  # converted for TF
     assert scan_images(tmp_path).content_hash == scan.content_hash
+
+
+# --- hostile archives: escapes, links, bombs, lies -----------------------------------------------------------------
+
+def _nothing_escaped(root: Path) -> None:
+    """No sentinel file anywhere under the test's tmp root (the archives name it `escape.*`)."""
+    assert [p for p in root.rglob("escape*")] == []
+
+
+@pytest.mark.parametrize("name", ["../escape.png", "../../escape.txt", "../../../../escape.png", "a/../../escape.png",
+                                  "..\\..\\escape.png", "/tmp/escape.png", "//escape.png", "."])
+@pytest.mark.parametrize("build", [zip_of, tar_of], ids=["zip", "tar"])
+def test_paths_leaving_the_target_are_refused(tmp_path: Path, name: str, build: callable) -> None:
+    target = tmp_path / "deep" / "er" / "out"
+    with pytest.raises(InvalidInput) as info:
+        extract_archive(_archive(tmp_path, build({"ok.png": image_bytes(), name: image_bytes()})), target, LIMITS)
+    assert info.value.code == "unsafe_archive"
+    _nothing_escaped(tmp_path)
+    assert not Path("/tmp/escape.png").exists()
+
+
+def _tar_entry(tf: tarfile.TarFile, name: str, kind: bytes, linkname: str = "", data: bytes = b"") -> None:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size = kind, linkname, len(data)
+    tf.addfile(info, io.BytesIO(data) if data else None)
+
+
+def test_tar_links_devices_and_fifos_are_never_written(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tf:
+        _tar_entry(tf, "sym.png", tarfile.SYMTYPE, "/etc/passwd")
+        _tar_entry(tf, "hard.png", tarfile.LNKTYPE, "/etc/passwd")
+        _tar_entry(tf, "hard-rel.png", tarfile.LNKTYPE, "../../escape.png")
+        _tar_entry(tf, "dir-link", tarfile.SYMTYPE, "../../..")
+        _tar_entry(tf, "dir-link/escape.png", tarfile.REGTYPE, data=image_bytes())  # through the link: stays inside
+        _tar_entry(tf, "tty.png", tarfile.CHRTYPE)
+        _tar_entry(tf, "disk.png", tarfile.BLKTYPE)
+        _tar_entry(tf, "fifo.png", tarfile.FIFOTYPE)
+        _tar_entry(tf, "ok.png", tarfile.REGTYPE, data=image_bytes())
+    target = tmp_path / "a" / "b" / "out"
+    assert extract_archive(_archive(tmp_path, buffer.getvalue()), target, LIMITS) == 7
+    written = sorted(str(p.relative_to(target)) for p in target.rglob("*"))
+    assert written == ["dir-link", "dir-link/escape.png", "ok.png"]
+    assert all(not p.is_symlink() and (p.is_dir() or p.is_file()) for p in target.rglob("*"))
+    assert [p for p in tmp_path.rglob("escape*") if target not in p.parents] == []
+
+
+def test_zip_directories_devices_and_encrypted_members_are_never_written(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, kind in (("fifo.png", stat.S_IFIFO), ("dev.png", stat.S_IFCHR), ("dir.png", stat.S_IFDIR)):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (kind | 0o644) << 16
+            zf.writestr(info, b"")
+        zf.writestr("secret.png", image_bytes())
+        zf.writestr("ok.png", image_bytes())
+    data = _set_zip_field(buffer.getvalue(), "secret.png", flags=0x1)  # "encrypted": zipfile cannot write one
+    assert extract_archive(_archive(tmp_path, data), tmp_path / "out", LIMITS) == 4
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["ok.png"]
+
+
+def _set_zip_field(data: bytes, name: str | bytes, *, flags: int | None = None, method: int | None = None) -> bytes:
+    """Patch a member's general purpose flags or compression method in its local and central headers."""
+    out = bytearray(data)
+    encoded = name.encode() if isinstance(name, str) else name
+    for signature, flag_at, method_at, name_at in ((b"PK\x03\x04", 6, 8, 30), (b"PK\x01\x02", 8, 10, 46)):
+        start = 0
+        while (start := out.find(signature, start)) >= 0:
+            if out[start + name_at:start + name_at + len(encoded)] == encoded:
+                if flags is not None:
+                    out[start + flag_at:start + flag_at + 2] = flags.to_bytes(2, "little")
+                if method is not None:
+                    out[start + method_at:start + method_at + 2] = method.to_bytes(2, "little")
+            start += 4
+    return bytes(out)
+
+
+def _deflated(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+BIG = ArchiveLimits(max_files=1000, max_bytes=10**10)  # only the ratio can stop these
+
+
+def test_a_member_that_expands_too_much_is_a_bomb(tmp_path: Path) -> None:
+    noise = np.random.default_rng(0).bytes(1_000_000)  # incompressible: the archive as a whole is only ~6:1
+    data = _deflated({"noise.png": noise, "bomb.png": b"\0" * 5_000_000})  # ~1000:1
+    with pytest.raises(PayloadTooLarge, match="'bomb.png' unpacks to more than 200 times"):
+        extract_archive(_archive(tmp_path, data), tmp_path / "out", BIG)
+    # the limit is a setting: an operator who expects such files raises it
+    extract_archive(_archive(tmp_path, data), tmp_path / "out2", ArchiveLimits(1000, 10**10, max_ratio=5000))
+
+
+def test_many_small_members_that_expand_too_much_are_a_bomb(tmp_path: Path) -> None:
+    data = _deflated({f"b{i}.png": b"\0" * 900_000 for i in range(8)})  # each under the 1 MiB floor
+    with pytest.raises(PayloadTooLarge, match="the archive unpacks to more than 200 times"):
+        extract_archive(_archive(tmp_path, data), tmp_path / "out", BIG)
+
+
+def test_small_files_that_compress_well_are_fine(tmp_path: Path) -> None:
+    data = _deflated({"flat.png": b"\0" * 500_000, "ok.png": image_bytes()})  # 1000:1, but half a MiB
+    assert extract_archive(_archive(tmp_path, data), tmp_path / "out", BIG) == 0
+
+
+@pytest.mark.parametrize("name", ["bomb.png", "padding.txt"])  # skipping a member still decompresses it
+def test_compressed_tar_bombs(tmp_path: Path, name: str) -> None:
+    data = tar_of({"ok.png": image_bytes(), name: b"\0" * 5_000_000})
+    assert len(data) < 20_000
+    with pytest.raises(PayloadTooLarge, match="the archive unpacks to more than 200 times"):
+        extract_archive(_archive(tmp_path, data), tmp_path / "out", BIG)
+    with pytest.raises(PayloadTooLarge, match="more than 1000000 bytes"):
+        extract_archive(_archive(tmp_path, data), tmp_path / "out2", ArchiveLimits(10, 1_000_000, 10**6))
+
+
+def test_entries_of_every_kind_count_against_the_file_limit(tmp_path: Path) -> None:
+    data = zip_of({"a/": b"", "b/": b"", "notes.txt": b"x", "ok.png": image_bytes()})
+    with pytest.raises(PayloadTooLarge, match="more than 3 files"):
+        extract_archive(_archive(tmp_path, data), tmp_path / "out", ArchiveLimits(3, 10**9))
+
+
+@pytest.mark.parametrize("damage", ["unknown_method", "xz_garbage", "bad_utf8_name"])
+def test_archives_our_readers_cannot_read_are_invalid(tmp_path: Path, damage: str) -> None:
+    if damage == "unknown_method":
+        data = _set_zip_field(zip_of({"ok.png": image_bytes()}), "ok.png", method=99)
+    elif damage == "xz_garbage":
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:xz") as tf:
+            _tar_entry(tf, "ok.png", tarfile.REGTYPE, data=image_bytes(size=256))
+        raw = bytearray(buffer.getvalue())
+        raw[40:-40] = bytes(len(raw) - 80)  # keep the xz magic, zero the stream
+        data = bytes(raw)
+    else:
+        data = zip_of({"ok~.png": image_bytes()}).replace(b"ok~.png", b"ok\xff.png")
+        data = _set_zip_field(data, b"ok\xff.png", flags=0x800)  # says UTF-8, is not
+    with pytest.raises(InvalidInput) as info:
+        extract_archive(_archive(tmp_path, data), tmp_path / "out", LIMITS)
+    assert info.value.code == "invalid_archive"
+
+
+# --- hostile images: bombs and corrupt files are skipped and counted, never decoded --------------------------------
+
+@pytest.mark.parametrize("side", [30_000, 10_000, 8_500])  # Pillow's error, Pillow's warning, our own limit
+@pytest.mark.parametrize("action", ["error", "ignore", "default"])  # whatever the warning filters say
+def test_decompression_bomb_images_are_skipped_without_decoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                side: int, action: str) -> None:
+    write_images(tmp_path, 2)
+    (tmp_path / "bomb.png").write_bytes(png_claiming(side, side))
+    decoded: list[tuple[int, int]] = []
+    load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda img: decoded.append(img.size) or load(img))
+    with warnings.catch_warnings():
+        warnings.simplefilter(action)
+        scan = scan_images(tmp_path, prune=True)
+    assert (scan.image_count, scan.skipped_count) == (2, 1)
+    assert (side, side) not in decoded and decoded  # the real ones were decoded, the bomb never
+    assert not (tmp_path / "bomb.png").exists()
+
+
+def test_corrupt_and_disguised_files_are_skipped(tmp_path: Path) -> None:
+    write_images(tmp_path, 1)
+    jpeg, gif = image_bytes(size=256, fmt="JPEG"), image_bytes(size=64, fmt="GIF")
+    (tmp_path / "truncated.jpg").write_bytes(jpeg[:-200])  # the header is fine; the pixels stop short
+    (tmp_path / "truncated.gif").write_bytes(gif[: len(gif) // 2])
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "doc.png").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
+    (tmp_path / "script.jpg").write_bytes(b"#!/bin/sh\nrm -rf /\n")
+    scan = scan_images(tmp_path, prune=True)
+    assert (scan.image_count, scan.skipped_count) == (1, 5)
+    assert [p.name for p in tmp_path.iterdir()] == ["img-0000.png"]
+
+
+def test_a_webp_beside_a_png_of_the_same_name_keeps_both(tmp_path: Path) -> None:
+    (tmp_path / "cat.png").write_bytes(image_bytes(seed=1))
+    (tmp_path / "cat.webp").write_bytes(image_bytes(seed=2, fmt="WEBP"))
+    assert scan_images(tmp_path, prune=True).image_count == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png", "cat.webp.png"]

@@ -10,12 +10,15 @@ from typing import Any
 
 from core.db import session_scope
 from core.errors import LeaseLost
+from core.models import LOCAL_OWNER
 from core.queue import enqueue_job
 from core.services import jobs, leases
 from core.services.datasets import dataset_folder
 from core.states import JobStatus
 from worker.context import WorkerContext
+from worker.faults import describe_failure
 from worker.lease import Heartbeat, holder_id, lease_lost
+from worker.retry import retrying
 from worker.shutdown import shutting_down
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ class ClaimedJob:
     source: SourceVersion | None
     dataset_id: int | None = None
     resume_from: str | None = None  # checkpoint prefix relative to the checkpoint dir
+    owner: str = LOCAL_OWNER  # who submitted it: a train job's model version is theirs
 
 
 def claim(ctx: WorkerContext, job_id: int) -> ClaimedJob | None:
@@ -69,14 +73,17 @@ def claim(ctx: WorkerContext, job_id: int) -> ClaimedJob | None:
                                    ctx.settings.model_repository / version.path, version.z_dim, version.image_size,
                                    tuple(version.info.get("classes") or ()), version.job_id, version.info.get("step"))
         resume_from = job.resume_from.path if job.resume_from is not None else None
-        return ClaimedJob(job.id, job.model, dict(job.params), data_dir, source, job.dataset_id, resume_from)
+        return ClaimedJob(job.id, job.model, dict(job.params), data_dir, source, job.dataset_id, resume_from,
+                          job.owner)
 
 
 def finish(ctx: WorkerContext, job_id: int, status: JobStatus, *, error: str | None = None,
            metrics: dict[str, Any] | None = None) -> None:
-    with session_scope(ctx.sessions) as session:
-        jobs.finish_job(session=session, job_id=job_id, status=status, error=error, metrics=metrics,
-                        holder=holder_id())
+    def attempt() -> None:
+        with session_scope(ctx.sessions) as session:
+            jobs.finish_job(session=session, job_id=job_id, status=status, error=error, metrics=metrics,
+                            holder=holder_id())
+    retrying(attempt, f"job {job_id} finish")
 
 
 def requeue(ctx: WorkerContext, job_id: int, job_type: str) -> None:
@@ -121,6 +128,11 @@ def run_job(ctx: WorkerContext, job_id: int, body: Callable[[ClaimedJob], None])
         log.warning("job %s failed: %s", job_id, exc)
         _fail(ctx, job_id, str(exc))
     except Exception as exc:
+        fault = describe_failure(exc, job_id=job_id)
+        if fault is not None:  # an expected resource fault (memory, disk, damaged files): fail it, do not re-raise
+            log.warning("job %s failed: %s", job_id, fault, exc_info=exc)
+            _fail(ctx, job_id, fault)
+            return
         log.exception("job %s failed unexpectedly", job_id)
         _fail(ctx, job_id, f"unexpected {exc.__class__.__name__}: {exc}. The worker log has the traceback.")
         raise

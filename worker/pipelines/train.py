@@ -82,6 +82,9 @@ def _publish(ctx: WorkerContext, job: ClaimedJob, spec: ModelSpec, config: Any, 
                 "params": job.params}
     with session_scope(ctx.sessions) as session:
         leases.require_lease(session=session, job_id=job.id, holder=holder_id())
+        if models.publisher(session=session, name=name) not in (None, job.owner):
+            raise JobInputError(f"another owner published a model named {name!r} while this job ran; train again "
+                                "with another model_name (resume_from this job's last checkpoint)")
         version = models.next_version_number(session=session, name=name)
     target = ctx.repository.publish(name, version, lambda d: spec.export(result.model, config, d, metadata))
     info = {"step": result.step, "metrics": metrics, "classes": list(getattr(config, "class_names", ()) or ())}
@@ -90,7 +93,7 @@ def _publish(ctx: WorkerContext, job: ClaimedJob, spec: ModelSpec, config: Any, 
         models.create_model_version(
             session=session, name=name, version=version, model=job.model, job_id=job.id,
             path=str(Path(target).relative_to(ctx.repository.root)), image_size=config.image_size,
-            z_dim=int(getattr(config, "z_dim", 0)), info=info)  # 0 for image-to-image models
+            z_dim=int(getattr(config, "z_dim", 0)), info=info, owner=job.owner)  # z_dim 0: image-to-image
         write_models_config(session, ctx.settings)  # under the lock until this row commits
     log.info("job %s published %s version %s", job.id, name, version)
 

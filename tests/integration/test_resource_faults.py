@@ -1,0 +1,167 @@
+"""Damaged files on a real worker: a truncated checkpoint and corrupted image shards, found and redone on resume."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.models import Checkpoint
+from core.settings import Settings
+from tests.support.backends import worker_process
+from tests.support.images import image_zip
+from tests.support.models import publish_tiny_generator
+
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", ["embedded"], indirect=True)]
+
+# 40 images / batch 8 = 5 steps per epoch, a checkpoint at every epoch end; a sample sheet at every step,
+# so the steps a resumed run trains again show as sheets made twice. The time budget ends the resumed run
+# (the first is cancelled long before it runs out, however fast the machine is).
+TRAIN = {"image_size": 32, "g_filters": 32, "d_filters": 8, "kernel_size": 4, "batch_size": 8, "z_dim": 16,
+         "sample_every_steps": 1, "checkpoint_every_epochs": 1, "keep_checkpoints": 3, "seed": 1,
+         "epochs": 100_000, "max_seconds": 25.0, "quality_samples": 16}
+
+
+@pytest.fixture
+def worker(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
+    with worker_process(env | {"CATGAN_ENCODE_WORKERS": "2"}, tmp_path / "worker.log"):
+        yield
+
+
+def _wait(client: FlaskClient, job_id: int, until: Callable[[dict], bool], timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").get_json()
+        if until(job):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
+
+
+def _finished(job: dict) -> bool:
+    return job["status"] in {"succeeded", "failed", "cancelled"}
+
+
+def _submit(client: FlaskClient, body: dict) -> dict:
+    response = client.post("/v1/jobs", json=body)
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def _regular(job: dict) -> list[dict]:
+    return [c for c in job["checkpoints"] if not c["best"]]
+
+
+def _sheets(job: dict) -> dict[int, list[str]]:
+    """Sample sheets by step: the sha256 of each one made at that step."""
+    sheets: dict[int, list[str]] = {}
+    for artifact in job["artifacts"]:
+        if artifact["kind"] == "sample_grid":
+            sheets.setdefault(artifact["info"]["step"], []).append(artifact["sha256"])
+    return sheets
+
+
+def test_a_truncated_newest_checkpoint_is_skipped_and_the_job_resumes_from_the_one_before(
+        client: FlaskClient, settings: Settings, sessions: sessionmaker[Session], worker: None,
+        tmp_path: Path) -> None:
+    upload = client.post("/v1/datasets", data={"file": (io.BytesIO(image_zip(40, size=40)), "cats.zip")},
+                         content_type="multipart/form-data")
+    assert upload.status_code == 201, upload.get_json()
+    job = _submit(client, {"type": "train", "model": "dcgan", "dataset": upload.get_json()["id"],
+                           "model_name": "sturdy-cats", "params": TRAIN})
+    _wait(client, job["id"], lambda j: len(_regular(j)) >= 2)
+    client.post(f"/v1/jobs/{job['id']}/cancel")
+    cancelled = _wait(client, job["id"], _finished)
+    assert cancelled["status"] == "cancelled", cancelled["error"]
+    *_, previous, newest = [c["step"] for c in _regular(cancelled) if c["kept"]]
+    assert newest == cancelled["metrics"]["steps"] and previous % 5 == 0 and previous < newest
+
+    run_dir = settings.checkpoint_dir / f"job-{job['id']}"
+    shutil.copytree(run_dir, tmp_path / "backup")
+    for data in run_dir.glob("ckpt-*.data-*"):  # every checkpoint damaged: the job fails saying what to do
+        with data.open("r+b") as fh:
+            fh.truncate(data.stat().st_size // 2)
+    assert client.post(f"/v1/jobs/{job['id']}/resume").status_code == 202
+    failed = _wait(client, job["id"], _finished)
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith(f"no checkpoint could be restored: {run_dir}/ckpt-{newest} (its files do not "
+                                      f"match ckpt-{newest}.sha256 (sha256 ")
+    assert f"; {run_dir}/ckpt-{previous} (its files do not match ckpt-{previous}.sha256" in failed["error"]
+    assert failed["error"].endswith(f"Put back intact copies of these files, or move {run_dir} aside to train this "
+                                    "run again from scratch; then resume it.")
+    assert failed["checkpoints"] == cancelled["checkpoints"] and failed["artifacts"] == cancelled["artifacts"]
+
+    for name in (f.name for f in (tmp_path / "backup").glob("ckpt-*") if not f.name.startswith(f"ckpt-{newest}.")):
+        shutil.copy2(tmp_path / "backup" / name, run_dir / name)  # as the message says: all but the newest
+    assert client.post(f"/v1/jobs/{job['id']}/resume").status_code == 202
+    done = _wait(client, job["id"], _finished)
+    assert done["status"] == "succeeded", done["error"]
+
+    [warning] = [w for w in done["warnings"] if w.startswith("resumed from")]
+    assert warning.startswith(f"resumed from ckpt-{previous} at step {previous} because newer checkpoints could "
+                              f"not be restored: ckpt-{newest} (its files do not match ckpt-{newest}.sha256 (sha256 ")
+    sheets = _sheets(done)
+    for step in range(1, newest + 1):
+        made = sheets[step]
+        if step <= previous:
+            assert len(made) == 1, step
+        else:  # trained again from ckpt-{previous}: the same sheet, byte for byte (the resume is exact)
+            assert len(made) == 2 and made[0] == made[1], (step, made)
+    assert len(sheets[newest + 1]) == 1
+    old_ids = {c["id"] for c in cancelled["checkpoints"]}
+    after = [c["step"] for c in _regular(done) if c["id"] not in old_ids]
+    assert after[0] == previous + 5 and after == sorted(after)  # the next epoch end after ckpt-{previous}
+    assert done["metrics"]["steps"] == done["progress"]["step"] > newest and done["metrics"]["warned"] is True
+    assert done["model_version"] is not None
+
+    with sessions() as session:
+        rows = session.scalars(select(Checkpoint).where(Checkpoint.job_id == job["id"], Checkpoint.kept)
+                               .order_by(Checkpoint.id)).all()
+        digests = {row.path: row.digest for row in rows}
+    assert len(digests) == 4 and sum("best/" in path for path in digests) == 1  # the last 3 and the best copy
+    for path, digest in digests.items():
+        assert digest == (settings.checkpoint_dir / f"{path}.sha256").read_text().strip()
+
+
+def _shards(job: dict) -> list[dict]:
+    return sorted((a for a in job["artifacts"] if a["kind"] == "images_shard"), key=lambda a: a["info"]["shard"])
+
+
+def test_corrupted_shards_are_written_again_on_resume(client: FlaskClient, settings: Settings,
+                                                       worker: None) -> None:
+    version = publish_tiny_generator(settings, "cats", seed=4)
+    body = {"type": "generate", "model_version": version, "count": 3000, "seed": 11, "shard_size": 400}
+    whole = _wait(client, _submit(client, body)["id"], _finished)
+    assert whole["status"] == "succeeded", whole["error"]
+
+    job = _submit(client, body)
+    _wait(client, job["id"], lambda j: len(_shards(j)) >= 2)
+    client.post(f"/v1/jobs/{job['id']}/cancel")
+    cancelled = _wait(client, job["id"], _finished)
+    assert cancelled["status"] == "cancelled"
+    kept = _shards(cancelled)
+    assert 2 <= len(kept) < 8
+    first, second = (settings.artifact_dir / f"job-{job['id']}" / f"images-{k:05d}.zip" for k in (0, 1))
+    with first.open("r+b") as fh:  # truncated
+        fh.truncate(first.stat().st_size // 2)
+    raw = bytearray(second.read_bytes())  # one flipped byte: same size, another sha256
+    raw[len(raw) // 2] ^= 0xFF
+    second.write_bytes(bytes(raw))
+
+    assert client.post(f"/v1/jobs/{job['id']}/resume").status_code == 202
+    done = _wait(client, job["id"], _finished)
+    assert done["status"] == "succeeded", done["error"]
+    shards = _shards(done)
+    assert [s["info"]["shard"] for s in shards] == list(range(8))  # one row per shard: the damaged rows are gone
+    assert [s["sha256"] for s in shards] == [s["sha256"] for s in _shards(whole)]  # byte-identical to a clean run
+    assert {s["id"] for s in shards} & {s["id"] for s in kept} == {s["id"] for s in kept[2:]}  # intact ones kept
+    for shard in shards[:2]:
+        with client.get(shard["url"]) as response:  # the files on disk are the new ones
+            assert response.status_code == 200 and len(response.data) == shard["size"]

@@ -26,6 +26,7 @@ from core.db import session_scope
 from core.models import Job, utcnow
 from core.queue import QUEUE_GENERATE, QUEUE_TRAIN, enqueue_job
 from core.services import leases
+from core.services.idempotency import purge_expired_keys
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,6 @@ class Sweeper:
                 report.resent_queued.append(job_id)
 
     def _purge_keys(self) -> int:
-        try:
-            from core.services.idempotency import purge_expired_keys
-        except ImportError:  # pragma: no cover - present once idempotency keys exist
-            return 0
         with session_scope(self.sessions) as session:
             return int(purge_expired_keys(session=session, now=utcnow()) or 0)
 

@@ -170,7 +170,7 @@ def peak_kb(pid: int | str) -> int:
 
 def pool_pids() -> list[int]:
     """This process's grandchildren: the encoding pool, forked by the forkserver (a child)."""
-    parents = {}
+    parents: dict[int, int] = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:  # /proc/<pid>/stat: "pid (comm) state ppid ..."
             parents[int(pid)] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
@@ -183,7 +183,7 @@ def rss_job(count: int, shard_size: int) -> dict[str, Any]:
     """One job in this fresh process: wall time, this process's peak RSS, and each pool process's peak."""
     from core.services.artifacts import job_artifact_dir
 
-    ctx, peaks, done = worker_context(Settings()), {}, threading.Event()
+    ctx, done, peaks = worker_context(Settings()), threading.Event(), dict[int, int]()
 
     def sample() -> None:
         while not done.wait(0.5):
@@ -236,7 +236,7 @@ def timing_table(result: dict[str, Any]) -> str:
 
 def rss_table(runs: list[dict[str, Any]]) -> str:
     """Peak RSS per job size, and the largest job's over the smallest's."""
-    lines = ["| job, local backend, fresh process | wall | images/s | job process peak RSS (VmHWM) "
+    lines = ["| job, local backend, fresh process (wall includes loading the model) | wall | images/s | job process peak RSS (VmHWM) "
              "| encoder process peak RSS |", "|---|---|---|---|---|"]
     lines += [f"| {r['count']:,} images | {r['seconds']:.0f} s | {r['count'] / r['seconds']:,.0f} | "
               f"{r['peak_mb']:,.0f} MB | {r['pool_mb']:,.0f} MB "

@@ -11,16 +11,21 @@ the next one (every existing object must match, see `restore_first_intact`).
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
+import json
 import logging
 import os
 import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import tensorflow as tf
+
+from gans.config import TrainingConfig
 
 log = logging.getLogger(__name__)
 
@@ -172,3 +177,26 @@ def restore_first_intact(candidates: list[str], restore: Callable[[str], None],
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else exc.__class__.__name__)[:300]
+
+
+CONFIG_FILE = "config.json"  # written beside the checkpoints, nanoGPT-style
+
+
+def write_config(checkpoint_dir: Path, config: Any) -> None:
+    """config.json beside the checkpoints: what made them (nanoGPT-style)."""
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    (checkpoint_dir / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
+
+
+def config_difference(checkpoint_dir: Path, config: Any) -> str:
+    """'made with g_filters=64, this run has g_filters=128' for the model fields that differ."""
+    path = checkpoint_dir / CONFIG_FILE
+    if not path.exists():
+        return ""
+    saved, current = json.loads(path.read_text()), config.to_dict()
+    common = {f.name for f in dataclasses.fields(TrainingConfig)}
+    changed = [k for k in current if k not in common and k in saved and saved[k] != current[k]]
+    if not changed:
+        return ""
+    return (f"it was made with {', '.join(f'{k}={saved[k]!r}' for k in changed)}; "
+            f"this run has {', '.join(f'{k}={current[k]!r}' for k in changed)}")

@@ -8,9 +8,6 @@ would have seen, which fit's epoch-granular initial_epoch cannot do.
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
-import json
 import logging
 import math
 from dataclasses import dataclass
@@ -19,8 +16,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from gans.checkpoints import restore_first_intact, run_checkpoints, save_with_digest
-from gans.config import DCGANConfig, TrainingConfig
+from gans.checkpoints import config_difference, restore_first_intact, run_checkpoints, save_with_digest, write_config
+from gans.config import DCGANConfig
 from gans.grid import encode_png
 from gans.guard import DivergenceGuard, TrainingDiverged
 from gans.metrics.swd import swd_summary
@@ -30,7 +27,6 @@ from gans.timing import RateMeter
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.json"  # written beside the checkpoints, nanoGPT-style
 BEST_DIR = "best"  # the best checkpoint by the sliced Wasserstein distance, kept apart from the last K
 GUARD_SAMPLES = 16  # fixed-latent samples checked for mode collapse at every sheet
 
@@ -147,7 +143,6 @@ class _Trainer:
                                                   max_to_keep=config.keep_checkpoints)
         self.best = tf.train.CheckpointManager(self.checkpoint, str(checkpoint_dir / BEST_DIR), max_to_keep=1)
         self.rejected: set[str] = set()  # checkpoints of this run found damaged on restore
-        self.digest_hook = _takes_digest(hooks.on_checkpoint)
         self.train_step = tf.function(self.model.train_step, jit_compile=config.jit_compile)
         self.guard, self.warned = DivergenceGuard(), set()
         self.saved_step = self.sampled_step = -1
@@ -164,7 +159,7 @@ class _Trainer:
     def run(self, init_from: str | None) -> TrainResult:
         """Restore if possible, train to the target step, a stop request or the time budget; report."""
         self._restore(init_from)
-        _write_config(self.checkpoint_dir, self.config)
+        write_config(self.checkpoint_dir, self.config)
         self.runlog = RunLog(self.checkpoint_dir, int(self.step))
         step = int(self.step)
         try:
@@ -225,7 +220,7 @@ class _Trainer:
             self.checkpoint.restore(source).assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as exc:
             raise ValueError(f"checkpoint {source} does not fit this run: "
-                             f"{_config_difference(Path(source).parent, self.config) or exc}") from exc
+                             f"{config_difference(Path(source).parent, self.config) or exc}") from exc
 
     def _batches(self, epoch_index: int, offset: int, limit: int) -> Any:
         """The batches of 0-based epoch_index from batch `offset` on, at most `limit`."""
@@ -283,8 +278,7 @@ class _Trainer:
         path, digest = save_with_digest(self.manager, step)
         self.saved_step = step
         self.rejected.discard(path)  # a damaged checkpoint of this step was just overwritten
-        extra = {"digest": digest} if self.digest_hook else {}
-        self.hooks.on_checkpoint(path, step, int(self.epoch), self._metrics(), **extra)
+        self.hooks.on_checkpoint(path, step, int(self.epoch), self._metrics(), digest=digest)
         self.hooks.on_checkpoints_kept(self._kept(), self.best.latest_checkpoint)
 
     def _kept(self) -> list[str]:
@@ -333,29 +327,3 @@ class _Trainer:
         self.hooks.on_run_files(self.runlog.loss_curve_png(), str(self.runlog.tensorboard_dir))
         return TrainResult(stopped=stopped, step=int(self.step), epoch=int(self.epoch),
                            metrics=self._metrics(), model=self.model)
-
-
-def _takes_digest(hook: Any) -> bool:
-    """Whether an on_checkpoint implementation accepts `digest` (those written before it do not)."""
-    parameters = inspect.signature(hook).parameters.values()
-    return any(p.name == "digest" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
-
-
-def _write_config(checkpoint_dir: Path, config: Any) -> None:
-    """config.json beside the checkpoints: what made them (nanoGPT-style)."""
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    (checkpoint_dir / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
-
-
-def _config_difference(checkpoint_dir: Path, config: Any) -> str:
-    """'made with g_filters=64, this run has g_filters=128' for the model fields that differ."""
-    path = checkpoint_dir / CONFIG_FILE
-    if not path.exists():
-        return ""
-    saved, current = json.loads(path.read_text()), config.to_dict()
-    common = {f.name for f in dataclasses.fields(TrainingConfig)}
-    changed = [k for k in current if k not in common and k in saved and saved[k] != current[k]]
-    if not changed:
-        return ""
-    return (f"it was made with {', '.join(f'{k}={saved[k]!r}' for k in changed)}; "
-            f"this run has {', '.join(f'{k}={current[k]!r}' for k in changed)}")

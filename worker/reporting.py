@@ -94,9 +94,9 @@ class TrainingReporter(JobReporter, TrainingHooks):
 
     def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float],
                       digest: str | None = None) -> None:
-        with session_scope(self.ctx.sessions) as session:
-            artifacts.add_checkpoint(session=session, job_id=self.job_id, step=step, epoch=epoch,
-                                     path=self._relative(path), metrics=finite(metrics), digest=digest)
+        self.transact(lambda session: artifacts.add_checkpoint(
+            session=session, job_id=self.job_id, step=step, epoch=epoch, path=self._relative(path),
+            metrics=finite(metrics), digest=digest), f"checkpoint at step {step}")
 
     def on_checkpoints_kept(self, kept: list[str], best: str | None) -> None:
         """Mark which recorded checkpoints are still on disk, and the best one."""

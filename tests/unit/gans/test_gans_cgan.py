@@ -219,7 +219,8 @@ class Hooks(TrainingHooks):
     def on_sample_grid(self, png: bytes, step: int) -> None:
         self.sheets.append((png, step))
 
-    def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float]) -> None:
+    def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float],
+                      digest: str | None = None) -> None:
         self.checkpoints.append(step)
 
     def should_stop(self) -> bool:

@@ -35,7 +35,8 @@ class RecordingHooks(TrainingHooks):
     def on_progress(self, progress: Progress) -> None:
         self.progress.append(progress)
 
-    def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float]) -> None:
+    def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float],
+                      digest: str | None = None) -> None:
         self.checkpoints.append((path, step, epoch, metrics))
 
     def on_sample_grid(self, png: bytes, step: int) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from celery import Celery
 from flask import Flask
-from flask_smorest import Api
 
 from api.auth import install_auth
 from api.context import EXTENSION, ApiContext
 from api.errors import register_error_handlers
+from api.openapi import CatganApi
 from api.ratelimit import install_rate_limit
-from api.schemas import DatasetFolderSchema, ErrorSchema, JobCreateSchema
-from api.validation import IdConverter, StrictJSONProvider
+from api.schemas import DatasetFolderSchema, JobCreateSchema, LabelSchema, PolicySchema
+from api.validation import IdConverter, StrictJSONProvider, TextConverter
 from api.views import artifacts, datasets, health, jobs, models
 from core.db import make_engine, make_session_factory
 from core.queue import make_celery
@@ -26,6 +26,7 @@ def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
     app = Flask("catgan")
     app.json = StrictJSONProvider(app)  # NaN, Infinity, \u0000 and lone surrogates are invalid JSON (422)
     app.url_map.converters["int"] = IdConverter  # before any route: ids past the database's range are 404
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter  # and names with NUL
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         API_TITLE="catgan",
@@ -41,10 +42,11 @@ def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
                                            celery=celery or make_celery(settings))
     install_rate_limit(app, settings)  # before auth: requests with a bad key are limited by address
     install_auth(app, settings)
-    api = Api(app)
+    api = CatganApi(app)
     api.spec.components.schema("JobCreate", schema=JobCreateSchema)
     api.spec.components.schema("DatasetFolder", schema=DatasetFolderSchema)
-    api.spec.components.schema("CatganError", schema=ErrorSchema)
+    api.spec.components.schema("Label", schema=LabelSchema)  # request bodies the views refer to by name
+    api.spec.components.schema("Policy", schema=PolicySchema)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                    "description": "an API key: `catgan keys create --owner NAME`"})
     for module in (health, datasets, jobs, artifacts, models):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -13,6 +14,15 @@ from core.states import JobStatus, JobType
 NAME = validate.Length(min=1, max=200)
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (32-bit in PostgreSQL); a larger one cannot name anything
 ID = validate.Range(min=1, max=MAX_ID, error="Must be an id between {min} and {max}.")
+
+
+class Timestamp(fields.DateTime):
+    """An RFC 3339 date-time with its offset: SQLite hands stored times back naive, and they are UTC."""
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class FullMatch(validate.Regexp):
@@ -134,7 +144,7 @@ class DatasetSchema(Schema):
     total_bytes = fields.Integer()
     content_hash = fields.String()
     owner = fields.String(metadata={"description": "whose it is (only they and admins see it)"})
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class ArtifactSchema(Schema):
@@ -147,7 +157,7 @@ class ArtifactSchema(Schema):
     sha256 = fields.String()
     content_type = fields.String()
     info = fields.Dict()
-    created_at = fields.DateTime()
+    created_at = Timestamp()
     url = fields.String(metadata={"description": "where to download the content"})
 
 
@@ -178,9 +188,9 @@ class JobSchema(Schema):
     error = fields.String(allow_none=True)
     cancel_requested = fields.Boolean()
     owner = fields.String(metadata={"description": "who submitted it (only they and admins see it)"})
-    created_at = fields.DateTime()
-    started_at = fields.DateTime(allow_none=True)
-    finished_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp()
+    started_at = Timestamp(allow_none=True)
+    finished_at = Timestamp(allow_none=True)
     model_version = fields.Integer(allow_none=True, metadata={
         "description": "train: the version it exported; generate: the version it draws from"})
     checkpoints = fields.List(fields.Dict())
@@ -204,7 +214,7 @@ class ModelVersionSchema(Schema):
     z_dim = fields.Integer()
     info = fields.Dict()
     owner = fields.String(metadata={"description": "whose model name it is (the first to publish it)"})
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class ModelSchema(Schema):
@@ -232,5 +242,14 @@ class ItemsSchema(Schema):
     items = fields.List(fields.Dict())
 
 
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"description": "machine-readable, e.g. validation_error"})
+    message = fields.String(required=True, metadata={"description": "what went wrong and what to do about it"})
+    field_errors = fields.Dict(data_key="fields", metadata={
+        "description": "messages by request field, for a 422: {\"count\": [\"Must be at least 1.\"]}"})
+
+
 class ErrorSchema(Schema):
-    error = fields.Dict(metadata={"description": '{"code": "...", "message": "...", "fields": {...}}'})
+    """Every error the API sends."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)

@@ -10,7 +10,8 @@ from flask import request
 from flask.json.provider import DefaultJSONProvider
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import BadRequest
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
+from werkzeug.routing import ValidationError as NoMatch
 
 from api.errors import describe_fields
 from api.schemas import MAX_ID
@@ -69,6 +70,15 @@ class IdConverter(IntegerConverter):
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+class TextConverter(UnicodeConverter):
+    """`<name>` in a route: text the database can store; with a NUL in it the route does not match (a 404)."""
+
+    def to_python(self, value: str) -> str:
+        if "\x00" in value:
+            raise NoMatch()
+        return value
 
 
 def json_body() -> Any:

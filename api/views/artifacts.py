@@ -24,7 +24,9 @@ def get_artifact(artifact_id: int) -> ResponseReturnValue:
 
 
 @blp.route("/<int:artifact_id>/content", methods=["GET"])
-@blp.doc(responses={200: {"description": "The file."}, 206: {"description": "A byte range of the file."}})
+@blp.doc(responses={200: {"description": "The file."}, 206: {"description": "A byte range of the file."},
+                    304: {"description": "Not modified (If-None-Match matched the ETag)."},
+                    416: {"description": "The Range lies outside the file."}})
 def download_artifact(artifact_id: int) -> ResponseReturnValue:
     """Download the file, with Content-Type, Content-Length and an ETag."""
     with transaction() as session:

@@ -14,7 +14,7 @@ from api import auth
 from api.context import context, transaction
 from api.idempotency import HEADER_DOC, hashed_upload, idempotent, remember
 from api.presenters import present_dataset
-from api.schemas import DatasetFolderSchema, DatasetSchema, ItemsSchema
+from api.schemas import DatasetFolderSchema, DatasetSchema, ErrorSchema, ItemsSchema
 from api.validation import json_body, load
 from core.errors import InvalidInput, UnsupportedMediaType
 from core.services import datasets as service
@@ -35,6 +35,11 @@ UPLOAD_BODY = {
 @idempotent("POST /v1/datasets", DatasetSchema)
 @blp.doc(requestBody=UPLOAD_BODY, parameters=[HEADER_DOC])
 @blp.response(201, DatasetSchema)
+@blp.alt_response(403, schema=ErrorSchema,
+                  description="Server-side folders are disabled (CATGAN_ALLOW_LOCAL_PATHS=false).")
+@blp.alt_response(409, schema=ErrorSchema, description="The Idempotency-Key was used with another body.")
+@blp.alt_response(413, schema=ErrorSchema,
+                  description="The upload, or what it unpacks to, is over a limit (size, files, compression ratio).")
 def create_dataset() -> ResponseReturnValue:
     """Upload a zip/tar of images, or register a server-side folder (JSON `{name, path}`)."""
     if request.mimetype == "multipart/form-data":

@@ -16,7 +16,15 @@ from api.context import context, transaction
 from api.idempotency import HEADER_DOC, forget, idempotent, remember
 from api.presenters import present_artifact, present_job
 from api.result_zip import flat_result, shards_result
-from api.schemas import ItemsSchema, JobCreateSchema, JobListQuerySchema, JobPageSchema, JobSchema, ResultQuerySchema
+from api.schemas import (
+    ErrorSchema,
+    ItemsSchema,
+    JobCreateSchema,
+    JobListQuerySchema,
+    JobPageSchema,
+    JobSchema,
+    ResultQuerySchema,
+)
 from api.validation import json_body, load
 from core.errors import Conflict, ServiceUnavailable
 from core.models import Job
@@ -35,6 +43,9 @@ blp = Blueprint("jobs", __name__, url_prefix="/v1/jobs", description="Train and 
 @blp.doc(requestBody={"content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}}}},
          parameters=[HEADER_DOC])
 @blp.response(202, JobSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="The model name is another owner's, the version is not "
+                  "served, or the Idempotency-Key was used with another body.")
+@blp.alt_response(503, schema=ErrorSchema, description="The job queue is unreachable; the job was not started.")
 def create_job() -> ResponseReturnValue:
     """Queue a train, generate or translate job."""
     data = load(JobCreateSchema(), json_body())
@@ -112,6 +123,7 @@ def get_job(job_id: int) -> ResponseReturnValue:
 
 @blp.route("/<int:job_id>/cancel", methods=["POST"])
 @blp.response(200, JobSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="The job has already finished.")
 def cancel_job(job_id: int) -> ResponseReturnValue:
     """Cancel: a queued job never starts; a running one stops at its next step and keeps its checkpoints."""
     with transaction() as session:
@@ -132,6 +144,8 @@ def list_artifacts(job_id: int) -> ResponseReturnValue:
 
 @blp.route("/<int:job_id>/resume", methods=["POST"])
 @blp.response(202, JobSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="Only a failed or cancelled job resumes.")
+@blp.alt_response(503, schema=ErrorSchema, description="The job queue is unreachable; the job was not started.")
 def resume_job(job_id: int) -> ResponseReturnValue:
     """Queue a failed or cancelled job again: training continues from its last checkpoint, generation
     from its last finished shard."""
@@ -147,7 +161,10 @@ def resume_job(job_id: int) -> ResponseReturnValue:
 
 @blp.route("/<int:job_id>/result", methods=["GET"])
 @blp.arguments(ResultQuerySchema, location="query", as_kwargs=True)
-@blp.doc(responses={200: {"description": "A zip of the job's images, streamed."}})
+@blp.doc(responses={200: {"description": "A zip of the job's images, streamed.",
+                          "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.alt_response(409, schema=ErrorSchema,
+                  description="A train job has no result archive, or no shard is finished yet.")
 def download_result(job_id: int, layout: str) -> ResponseReturnValue:
     """All images of a generate/translate job as one zip, streamed from its shards. While the job runs (or
     after it stopped early) it holds the shards finished so far, and `X-Catgan-Partial: true` says so."""

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 from api import auth
 from api.context import context, transaction
 from api.presenters import present_model_version
-from api.schemas import LABEL_PATTERN, ItemsSchema, LabelSchema, ModelSchema, ModelVersionSchema, PolicySchema
+from api.schemas import (
+    LABEL_PATTERN,
+    ErrorSchema,
+    ItemsSchema,
+    LabelSchema,
+    ModelSchema,
+    ModelVersionSchema,
+    PolicySchema,
+)
 from api.validation import json_body, load
 from core.errors import InvalidInput
 from core.models import ModelVersion
@@ -45,6 +53,7 @@ def get_model(name: str) -> ResponseReturnValue:
 @blp.route("/models/<name>/labels/<label>", methods=["PUT"])
 @blp.doc(requestBody={"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Label"}}}})
 @blp.response(200, ModelSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="The version is not served (pin it first).")
 def put_label(name: str, label: str) -> ResponseReturnValue:
     """Point a label (e.g. `stable`, `canary`) at a served version; TF Serving routes it from models.config."""
     _check_label(label)
@@ -66,6 +75,7 @@ def delete_label(name: str, label: str) -> ResponseReturnValue:
 @blp.route("/models/<name>/policy", methods=["PUT"])
 @blp.doc(requestBody={"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Policy"}}}})
 @blp.response(200, ModelSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="A label points at a version the policy stops serving.")
 def put_policy(name: str) -> ResponseReturnValue:
     """Pin the served versions (`{"versions": [1, 3]}`), or serve all again (`{"versions": null}`)."""
     versions = load(PolicySchema(), json_body())["versions"]

@@ -36,14 +36,14 @@ def create_dataset_from_upload(*, session: Session, settings: Settings, name: st
         skipped = extract_archive(archive, staging / "images", limits)
         scan = scan_images(staging / "images", prune=True)
         _require_images(scan.image_count, skipped + scan.skipped_count)
-        if byte_quota is not None:
-            quotas.check_dataset_bytes(session=session, owner=owner, new_bytes=scan.total_bytes, limit=byte_quota)
         (staging / "images").rename(final)
         dataset = Dataset(name=name, source="upload", path=folder_name, image_count=scan.image_count,
                           skipped_count=skipped + scan.skipped_count, total_bytes=scan.total_bytes,
                           content_hash=scan.content_hash, owner=owner)
         session.add(dataset)
         session.flush()
+        if byte_quota is not None:  # counted with this dataset's row in, under the owner's lock
+            quotas.check_dataset_bytes(session=session, owner=owner, new_bytes=scan.total_bytes, limit=byte_quota)
         _remove_unless_committed(session, dataset, final)
         return dataset
     except BaseException:

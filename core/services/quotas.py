@@ -1,10 +1,14 @@
 """Per-owner quotas: concurrent jobs, images per generate job, bytes of uploaded datasets.
 
-Admins are exempt (callers pass no quota for them). The checks are soft under concurrency: two requests
-racing at the edge can both pass, which overshoots by a request, never by an unbounded amount.
+Admins are exempt (callers pass no quota for them). A check runs after the new row is added, inside its
+transaction, and holds the owner's lock until commit, so racing requests cannot overshoot: on SQLite the
+row's INSERT already holds the database's write lock; on PostgreSQL an advisory lock per owner and quota
+makes the second request count after the first commits.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,6 +20,13 @@ from core.states import JobStatus
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 
+def lock_owner(session: Session, owner: str, quota: str) -> None:
+    """Serialize the quota checks of one owner until the transaction ends (PostgreSQL; SQLite already is)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"{quota}:{owner}".encode()).digest()[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 def active_jobs(*, session: Session, owner: str) -> int:
     """Jobs of `owner` queued or running."""
     return session.scalar(select(func.count()).select_from(Job).where(Job.owner == owner, Job.status.in_(ACTIVE))) or 0
@@ -23,6 +34,7 @@ def active_jobs(*, session: Session, owner: str) -> int:
 
 def check_concurrent_jobs(*, session: Session, owner: str, limit: int) -> None:
     """Refuse when `owner` has more than `limit` jobs queued or running (counting the one being added)."""
+    lock_owner(session, owner, "jobs")
     active = active_jobs(session=session, owner=owner)
     if active > limit:
         raise QuotaExceeded(f"owner {owner!r} already has {active - 1} jobs queued or running, the most allowed "
@@ -46,8 +58,9 @@ def uploaded_bytes(*, session: Session, owner: str) -> int:
 
 
 def check_dataset_bytes(*, session: Session, owner: str, new_bytes: int, limit: int) -> None:
-    """Refuse an upload that would take `owner`'s datasets past `limit` bytes."""
-    used = uploaded_bytes(session=session, owner=owner)
+    """Refuse an upload that takes `owner`'s datasets past `limit` bytes (its row is already added)."""
+    lock_owner(session, owner, "dataset_bytes")
+    used = uploaded_bytes(session=session, owner=owner) - new_bytes
     if used + new_bytes > limit:
         raise PayloadTooLarge(f"this dataset ({new_bytes} bytes) would take owner {owner!r} past the dataset quota: "
                               f"{used} of {limit} bytes used (CATGAN_QUOTA_DATASET_BYTES); upload fewer images "

@@ -52,3 +52,19 @@ def test_fifty_submissions_and_twenty_cancels_at_once(env: dict[str, str], setti
     assert {i for i, s in states.items() if s == "cancelled"} == set(doomed)
     assert {i for i, s in states.items() if s == "queued"} == set(ids) - set(doomed)
     assert set(ids) - set(doomed) <= queued_job_ids(make_celery(settings))  # each queued job has its message
+
+
+def test_the_job_quota_holds_under_concurrent_submissions(env: dict[str, str], settings: Settings,
+                                                          sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    version = publish_tiny_generator(settings, "cats")
+    headers = {"Authorization": f"Bearer {make_token(sessions)}"}
+    port = free_port()
+    env = env | {"CATGAN_QUOTA_CONCURRENT_JOBS": "5"}
+    with api_process(env, tmp_path / "api.log", port), requests.Session() as http, \
+            ThreadPoolExecutor(max_workers=12) as pool:
+        body = {"type": "generate", "model_version": version, "count": 8}
+        statuses = list(pool.map(lambda _: http.post(f"http://127.0.0.1:{port}/v1/jobs", json=body, headers=headers,
+                                                     timeout=60).status_code, range(24)))
+    assert sorted(statuses) == [202] * 5 + [429] * 19
+    with sessions() as session:
+        assert session.scalar(select(func.count(Job.id))) == 5

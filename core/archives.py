@@ -6,6 +6,7 @@ import hashlib
 import lzma
 import shutil
 import stat
+import struct
 import tarfile
 import warnings
 import zipfile
@@ -127,8 +128,38 @@ def _copy_member(source: IO[bytes], destination: Path, budget: _Budget, name: st
             out.write(chunk)
 
 
+def _count_zip_entries(archive: Path, stop_after: int) -> int:
+    """The central directory's entries, counted from their headers (up to `stop_after` + 1), before ZipFile
+    holds every one in memory: a 2 GiB upload can declare tens of millions."""
+    # zipfile's own reading of the end record (zip64-aware); private names, unchanged since Python 2.6
+    with archive.open("rb") as fh:
+        end = zipfile._EndRecData(fh)
+        if not end:
+            raise zipfile.BadZipFile("no end-of-central-directory record")
+        size = end[zipfile._ECD_SIZE]
+        start = end[zipfile._ECD_LOCATION] - size  # where ZipFile looks, allowing for data before the zip
+        if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+            start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+        if start < 0:
+            raise zipfile.BadZipFile("bad offset for the central directory")
+        fh.seek(start)
+        count, read = 0, 0
+        while read < size and count <= stop_after:
+            header = fh.read(zipfile.sizeCentralDir)
+            if len(header) != zipfile.sizeCentralDir or not header.startswith(zipfile.stringCentralDir):
+                break  # malformed: ZipFile will say how
+            parts = struct.unpack(zipfile.structCentralDir, header)
+            skip = sum(parts[i] for i in (zipfile._CD_FILENAME_LENGTH, zipfile._CD_EXTRA_FIELD_LENGTH,
+                                          zipfile._CD_COMMENT_LENGTH))
+            fh.seek(skip, 1)
+            count, read = count + 1, read + zipfile.sizeCentralDir + skip
+    return count
+
+
 def _extract_zip(archive: Path, target: Path, budget: _Budget) -> int:
     skipped = 0
+    if _count_zip_entries(archive, budget.limits.max_files) > budget.limits.max_files:
+        raise PayloadTooLarge(f"the archive holds more than {budget.limits.max_files} files and folders")
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():
             budget.add_entry()

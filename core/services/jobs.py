@@ -22,6 +22,7 @@ from core.services.owners import scoped, visible
 from core.states import JobStatus, JobType, check_transition, is_terminal
 
 JPEG_QUALITY = 90
+MAX_ID = 2**31 - 1
 DEDUPE_DISTANCE = 4  # of 64 hash bits; the worker's default too
 
 
@@ -208,11 +209,15 @@ def encode_cursor(job_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
+    """The job id a cursor stands for; 422 for anything this API did not give out."""
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except (ValueError, UnicodeDecodeError) as exc:
+        job_id = int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        job_id = 0
+    if not 0 < job_id <= MAX_ID:  # ids are 32-bit integers in both databases
         raise InvalidInput("cursor is not one this API gave out", code="invalid_cursor",
-                           fields={"cursor": ["Invalid cursor."]}) from exc
+                           fields={"cursor": ["Invalid cursor."]})
+    return job_id
 
 
 def list_jobs(*, session: Session, owner: str | None = None, status: str | None = None, type: str | None = None,

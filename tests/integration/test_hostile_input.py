@@ -6,6 +6,7 @@ Each test runs its many cases as subtests on one deployment (a deployment per ca
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import tarfile
@@ -64,8 +65,10 @@ def _assert_clean(settings: Settings, root: Path) -> None:
 
 
 def _only_dataset_folder(settings: Settings) -> Path:
+    """The one dataset's folder; the staging area it was unpacked in is empty again."""
     assert settings.dataset_dir is not None
     [folder] = [p for p in settings.dataset_dir.iterdir() if p.name != ".staging"]
+    assert list((settings.dataset_dir / ".staging").iterdir()) == []
     return folder
 
 
@@ -360,6 +363,26 @@ def test_bad_values_are_422_with_the_field(client: FlaskClient, sessions: sessio
     assert _count(sessions, Job) == 0
 
 
+def test_references_to_nothing_are_422(client: FlaskClient, sessions: sessionmaker[Session], dataset_id: int,
+                                       subtests: pytest.Subtests) -> None:
+    for body, code, field in [
+        ({"type": "train", "model": "stylegan9", "dataset": dataset_id}, "unknown_model", "model"),
+        ({"type": "train", "model": "dcgan", "dataset": MAX_ID}, "dataset_not_found", "dataset"),
+        ({"type": "train", "model": "dcgan", "dataset": dataset_id, "resume_from": MAX_ID}, "checkpoint_not_found",
+         "resume_from"),
+        ({"type": "generate", "model_version": MAX_ID, "count": 8}, "model_version_not_found", "model_version"),
+        ({"type": "generate", "model_name": "no-such-cats", "count": 8}, "model_not_found", "model_name"),
+        ({"type": "generate", "model_name": "no-such-cats", "version": 3, "count": 8}, "model_not_found",
+         "model_name"),
+        ({"type": "translate", "model_version": MAX_ID, "dataset": dataset_id}, "model_version_not_found",
+         "model_version"),
+    ]:
+        with subtests.test(body=repr(body)[:100]):
+            error = _error(client.post("/v1/jobs", json=body), 422, code)
+            assert field in error.get("fields", {}) or field in error["message"], error
+    assert _count(sessions, Job) == 0
+
+
 def test_hostile_ids_and_names_in_paths_are_404(client: FlaskClient, subtests: pytest.Subtests) -> None:
     reads = [f"/v1/jobs/{HUGE}", f"/v1/jobs/{MAX_ID + 1}", f"/v1/datasets/{HUGE}", f"/v1/model-versions/{HUGE}",
              f"/v1/artifacts/{HUGE}", f"/v1/artifacts/{HUGE}/content", f"/v1/jobs/{HUGE}/artifacts",
@@ -380,6 +403,8 @@ def test_bad_queries_are_422(client: FlaskClient, subtests: pytest.Subtests) -> 
         ("limit=0", "limit", "validation_error"), ("status=exploded", "status", "validation_error"),
         ("type=%00", "type", "validation_error"), ("cursor=" + "A" * 500, "cursor", "validation_error"),
         ("cursor=%00%ff", "cursor", "invalid_cursor"),
+        ("cursor=" + base64.urlsafe_b64encode(b"9" * 30).decode(), "cursor", "invalid_cursor"),
+        ("cursor=" + base64.urlsafe_b64encode(b"-5").decode(), "cursor", "invalid_cursor"),
     ]:
         with subtests.test(query=query[:80]):
             assert field in _error(client.get(f"/v1/jobs?{query}"), 422, code).get("fields", {})

@@ -276,3 +276,13 @@ def test_a_webp_beside_a_png_of_the_same_name_keeps_both(tmp_path: Path) -> None
     (tmp_path / "cat.webp").write_bytes(image_bytes(seed=2, fmt="WEBP"))
     assert scan_images(tmp_path, prune=True).image_count == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png", "cat.webp.png"]
+
+
+def test_the_entry_count_is_checked_before_the_zip_directory_is_loaded(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    data = zip_of({f"d{i}/": b"" for i in range(50)} | {"ok.png": image_bytes()})
+    monkeypatch.setattr(zipfile.ZipFile, "infolist", lambda self: pytest.fail("the directory was loaded"))
+    with pytest.raises(PayloadTooLarge, match="more than 10 files"):
+        extract_archive(_archive(tmp_path, data), tmp_path / "out", ArchiveLimits(10, 10**9))
+    monkeypatch.undo()
+    assert extract_archive(_archive(tmp_path, data), tmp_path / "ok", ArchiveLimits(51, 10**9)) == 0  # 51 is fine

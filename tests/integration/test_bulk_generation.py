@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from PIL import Image
 
 from core.settings import Settings
 from tests.support.backends import free_port, serving_process, worker_process
+from tests.support.jobs import finished, wait_for
 from tests.support.models import publish_tiny_generator
 
 pytestmark = pytest.mark.slow
@@ -28,20 +28,6 @@ def worker(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
         yield
 
 
-def _wait(client: FlaskClient, job_id: int, until: callable, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/v1/jobs/{job_id}").get_json()
-        if until(job):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
-
-
-def _finished(job: dict) -> bool:
-    return job["status"] in {"succeeded", "failed", "cancelled"}
-
-
 def _generate(client: FlaskClient, **body: object) -> dict:
     response = client.post("/v1/jobs", json={"type": "generate", **body})
     assert response.status_code == 202, response.get_json()
@@ -49,7 +35,7 @@ def _generate(client: FlaskClient, **body: object) -> dict:
 
 
 def _run(client: FlaskClient, **body: object) -> dict:
-    job = _wait(client, _generate(client, **body)["id"], _finished)
+    job = wait_for(client, _generate(client, **body)["id"], finished)
     assert job["status"] == "succeeded", job["error"]
     return job
 
@@ -77,7 +63,7 @@ def test_shards_appear_while_the_job_runs_and_the_result_streams_them_all(
         client: FlaskClient, settings: Settings, worker: None) -> None:
     version = publish_tiny_generator(settings, "cats", seed=3)
     job = _generate(client, model_version=version, count=6000, seed=7, shard_size=500)
-    running = _wait(client, job["id"], lambda j: j["status"] != "queued" and _shards(j))
+    running = wait_for(client, job["id"], lambda j: j["status"] != "queued" and _shards(j))
     assert running["status"] == "running", "a shard was downloadable before the job finished"
     first = _shards(running)[0]
     with client.get(first["url"]) as response, zipfile.ZipFile(io.BytesIO(response.data)) as shard:
@@ -86,7 +72,7 @@ def test_shards_appear_while_the_job_runs_and_the_result_streams_them_all(
     partial = client.get(f"/v1/jobs/{job['id']}/result")
     assert partial.headers["X-Catgan-Partial"] in {"true", "false"}
 
-    done = _wait(client, job["id"], _finished)
+    done = wait_for(client, job["id"], finished)
     assert done["status"] == "succeeded", done["error"]
     assert [s["info"]["start"] for s in _shards(done)] == list(range(0, 6000, 500))
     assert done["metrics"]["images"] == 6000 and done["progress"]["shards_done"] == 12
@@ -109,9 +95,9 @@ def test_cancel_then_resume_gives_the_same_archive_as_an_uninterrupted_run(
     whole = _run(client, model_version=version, count=3000, seed=11, shard_size=400)
 
     job = _generate(client, model_version=version, count=3000, seed=11, shard_size=400)
-    _wait(client, job["id"], lambda j: len(_shards(j)) >= 2)
+    wait_for(client, job["id"], lambda j: len(_shards(j)) >= 2)
     client.post(f"/v1/jobs/{job['id']}/cancel")
-    cancelled = _wait(client, job["id"], _finished)
+    cancelled = wait_for(client, job["id"], finished)
     assert cancelled["status"] == "cancelled"
     kept = _shards(cancelled)
     assert 2 <= len(kept) < 8, "finished shards stay after a cancel; the partial one is dropped"
@@ -119,7 +105,7 @@ def test_cancel_then_resume_gives_the_same_archive_as_an_uninterrupted_run(
 
     resumed = client.post(f"/v1/jobs/{job['id']}/resume")
     assert resumed.status_code == 202 and resumed.get_json()["status"] == "queued"
-    done = _wait(client, job["id"], _finished)
+    done = wait_for(client, job["id"], finished)
     assert done["status"] == "succeeded", done["error"]
     assert [a["id"] for a in _shards(done)[:len(kept)]] == [a["id"] for a in kept]  # not redone
     assert [a["sha256"] for a in _shards(done)] == [a["sha256"] for a in _shards(whole)]  # byte-identical shards

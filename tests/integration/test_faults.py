@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from core.settings import Settings
 from core.sweeper import queued_job_ids
 from tests.support.backends import Backend, kill_group, sweeper_process, worker_process
 from tests.support.images import image_zip
+from tests.support.jobs import finished, submit, wait_for
 from tests.support.models import publish_tiny_generator
 
 pytestmark = pytest.mark.slow
@@ -33,31 +33,11 @@ FAST_LEASES = {"CATGAN_LEASE_SECONDS": "3", "CATGAN_HEARTBEAT_SECONDS": "0.5", "
                "CATGAN_QUEUED_GRACE_SECONDS": "1"}
 
 
-def _wait(client: FlaskClient, job_id: int, until: Callable[[dict], bool], timeout: float = 240) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/v1/jobs/{job_id}").get_json()
-        if until(job):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
-
-
-def _finished(job: dict) -> bool:
-    return job["status"] in {"succeeded", "failed", "cancelled"}
-
-
-def _submit(client: FlaskClient, body: dict) -> dict:
-    response = client.post("/v1/jobs", json=body)
-    assert response.status_code == 202, response.get_json()
-    return response.get_json()
-
-
 def _train(client: FlaskClient, images: int, epochs: int, name: str) -> dict:
     upload = client.post("/v1/datasets", data={"file": (io.BytesIO(image_zip(images, size=32)), "cats.zip")},
                          content_type="multipart/form-data")
     assert upload.status_code == 201, upload.get_json()
-    return _submit(client, {"type": "train", "model": "dcgan", "dataset": upload.get_json()["id"],
+    return submit(client, {"type": "train", "model": "dcgan", "dataset": upload.get_json()["id"],
                             "model_name": name, "params": TINY | {"epochs": epochs}})
 
 
@@ -72,15 +52,15 @@ def test_a_killed_worker_s_job_is_resumed_by_the_next_from_its_checkpoint(
     job = _train(client, images=320, epochs=3, name="survivor")  # 40 steps an epoch
     with sweeper_process(env, tmp_path / "sweeper.log"):
         with worker_process(env, tmp_path / "killed.log") as doomed:
-            running = _wait(client, job["id"], lambda j: (j["progress"].get("step") or 0) > 42)  # in epoch 2
+            running = wait_for(client, job["id"], lambda j: (j["progress"].get("step") or 0) > 42)  # in epoch 2
             kill_group(doomed)  # kill -9: the worker and the child running the job, no goodbye
             killed_at = running["progress"]["step"]
         orphaned = client.get(f"/v1/jobs/{job['id']}").get_json()
         assert orphaned["status"] == "running"  # nobody told the database; only the lease will
-        requeued = _wait(client, job["id"], lambda j: j["status"] == "queued", timeout=30)
+        requeued = wait_for(client, job["id"], lambda j: j["status"] == "queued", timeout=30)
         assert [c["step"] for c in requeued["checkpoints"] if not c["best"]][-1] == 40  # end of epoch 1
         with worker_process(env, tmp_path / "second.log"):
-            done = _wait(client, job["id"], _finished)
+            done = wait_for(client, job["id"], finished)
     assert done["status"] == "succeeded", done["error"]
     assert done["progress"]["step"] == done["progress"]["total_steps"] == 120 and done["progress"]["epoch"] == 3
     steps = [c["step"] for c in done["checkpoints"] if not c["best"]]
@@ -93,10 +73,10 @@ def test_a_duplicate_delivery_of_a_running_job_is_dropped(client: FlaskClient, e
                                                           settings: Settings, tmp_path: Path) -> None:
     job = _train(client, images=160, epochs=2, name="once")
     with worker_process(env, tmp_path / "first.log"):
-        _wait(client, job["id"], lambda j: (j["progress"].get("step") or 0) > 2)
+        wait_for(client, job["id"], lambda j: (j["progress"].get("step") or 0) > 2)
         enqueue_job(make_celery(settings), job["id"], "train")  # what a visibility-timeout redelivery does
         with worker_process(env, tmp_path / "second.log", queues="train"):
-            done = _wait(client, job["id"], _finished)
+            done = wait_for(client, job["id"], finished)
             time.sleep(1)
     assert done["status"] == "succeeded", done["error"]
     second = (tmp_path / "second.log").read_text()
@@ -109,14 +89,14 @@ def test_jobs_queued_when_the_broker_loses_its_data_still_run(
         client: FlaskClient, env: dict[str, str], settings: Settings, backend: Backend, tmp_path: Path) -> None:
     env = env | FAST_LEASES
     version = publish_tiny_generator(settings, "cats")
-    jobs = [_submit(client, {"type": "generate", "model_version": version, "count": 8, "seed": i})["id"]
+    jobs = [submit(client, {"type": "generate", "model_version": version, "count": 8, "seed": i})["id"]
             for i in range(5)]
     assert set(jobs) <= queued_job_ids(make_celery(settings))
     restarted = _restart_broker_empty(backend)
     try:
         assert queued_job_ids(make_celery(settings)) == set()
         with sweeper_process(env, tmp_path / "sweeper.log"), worker_process(env, tmp_path / "worker.log"):
-            done = [_wait(client, job_id, _finished, timeout=120) for job_id in jobs]
+            done = [wait_for(client, job_id, finished, timeout=120) for job_id in jobs]
     finally:
         if restarted is not None:
             stop_embedded_redis(restarted)
@@ -148,14 +128,14 @@ def test_dropped_database_connections_do_not_fail_a_running_job(
     admin = create_engine(backend.database_url, isolation_level="AUTOCOMMIT")
     killed = 0
     with worker_process(env, tmp_path / "worker.log"):
-        _wait(client, job["id"], lambda j: (j["progress"].get("step") or 0) > 2)
+        wait_for(client, job["id"], lambda j: (j["progress"].get("step") or 0) > 2)
         for _ in range(4):
             with admin.connect() as conn:
                 killed += conn.execute(text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar() or 0
             time.sleep(1.0)
-        done = _wait(client, job["id"], _finished)
+        done = wait_for(client, job["id"], finished)
     admin.dispose()
     assert killed > 0
     assert done["status"] == "succeeded", done["error"]

@@ -138,20 +138,12 @@ def test_links_devices_and_fifos_in_a_tar_are_never_written(client: FlaskClient,
     assert [p for p in short_tmp.rglob("escape*") if folder not in p.parents] == []
 
 
-def _deflated(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_zip_bombs_are_413(client: FlaskClient, settings: Settings, short_tmp: Path, sessions: sessionmaker[Session],
                            subtests: pytest.Subtests) -> None:
     noise = np.random.default_rng(0).bytes(1_000_000)
     bombs = {
-        "zip member ratio": _deflated({"noise.png": noise, "bomb.png": bytes(5_000_000)}),
-        "zip overall ratio": _deflated({f"b{i}.png": bytes(900_000) for i in range(8)}),
+        "zip member ratio": zip_of({"noise.png": noise, "bomb.png": bytes(5_000_000)}, zipfile.ZIP_DEFLATED),
+        "zip overall ratio": zip_of({f"b{i}.png": bytes(900_000) for i in range(8)}, zipfile.ZIP_DEFLATED),
         "tar.gz ratio": tar_of({"ok.png": image_bytes(), "bomb.png": bytes(5_000_000)}),
         "tar.gz skipped member": tar_of({"ok.png": image_bytes(), "skipped.txt": bytes(5_000_000)}),
     }

@@ -23,6 +23,7 @@ from core.models import Job
 from core.queue import QUEUE_TRAIN, TASK_TRAIN
 from core.settings import Settings
 from tests.support.backends import worker_process
+from tests.support.jobs import wait_for
 from tests.support.models import publish_tiny_generator
 
 pytestmark = pytest.mark.slow
@@ -69,16 +70,6 @@ def _wait_for_log(log: Path, needle: str, timeout: float) -> str:
     raise AssertionError(f"{needle!r} not in the worker log after {timeout} s:\n{log.read_text(errors='replace')}")
 
 
-def _wait_for_job(client: FlaskClient, job_id: int, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/v1/jobs/{job_id}").get_json()
-        if job["status"] in {"succeeded", "failed", "cancelled"}:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
-
-
 def test_a_pickled_message_is_refused_and_the_worker_keeps_working(
         client: FlaskClient, settings: Settings, env: dict[str, str], sessions: sessionmaker[Session],
         tmp_path: Path) -> None:
@@ -105,7 +96,7 @@ def test_a_pickled_message_is_refused_and_the_worker_keeps_working(
         version = publish_tiny_generator(settings, "cats")
         response = client.post("/v1/jobs", json={"type": "generate", "model_version": version, "count": 8})
         assert response.status_code == 202, response.get_json()
-        done = _wait_for_job(client, response.get_json()["id"])
+        done = wait_for(client, response.get_json()["id"])
         assert done["status"] == "succeeded", done["error"]
         assert worker.poll() is None
 

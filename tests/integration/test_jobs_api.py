@@ -94,7 +94,8 @@ def test_illegal_transitions_are_refused_by_the_service(client: FlaskClient, ses
             jobs.finish_job(session=session, job_id=job["id"], status=JobStatus.SUCCEEDED)  # queued → succeeded
     client.post(f"/v1/jobs/{job['id']}/cancel")
     with session_scope(sessions) as session:
-        assert leases.claim_job(session=session, job_id=job["id"], holder="test", lease_seconds=60) is None  # a cancelled job never starts
+        assert leases.claim_job(session=session, job_id=job["id"], holder="test",
+                                lease_seconds=60) is None  # a cancelled job never starts
         with pytest.raises(IllegalTransition, match="cancelled job cannot become failed"):
             jobs.finish_job(session=session, job_id=job["id"], status=JobStatus.FAILED)
     assert client.get(f"/v1/jobs/{job['id']}").get_json()["status"] == "cancelled"

@@ -9,8 +9,10 @@ from core.migrate import alembic_config, current_revision, upgrade_database
 from core.models import Base
 from core.settings import Settings
 
-TABLES = {"alembic_version", "api_keys", "artifacts", "checkpoints", "datasets", "idempotency_keys", "jobs", "model_labels", "model_policies",
-          "model_versions"}
+TABLES = {
+    "alembic_version", "api_keys", "artifacts", "checkpoints", "datasets", "idempotency_keys",
+    "jobs", "model_labels", "model_policies", "model_versions",
+}
 
 
 def test_upgrade_builds_the_schema_the_models_describe(settings: Settings) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from PIL import Image
 
 from tests.support.backends import worker_process
 from tests.support.images import image_zip
+from tests.support.jobs import submit, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -25,22 +25,6 @@ def worker(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
         yield
 
 
-def _finished(client: FlaskClient, job_id: int, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/v1/jobs/{job_id}").get_json()
-        if job["status"] in {"succeeded", "failed", "cancelled"}:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
-
-
-def _post(client: FlaskClient, body: dict, status: int = 202) -> dict:
-    response = client.post("/v1/jobs", json=body)
-    assert response.status_code == status, response.get_json()
-    return response.get_json()
-
-
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 def test_pix2pix_trains_and_translates_sketches(client: FlaskClient, worker: None) -> None:
     upload = client.post("/v1/datasets", data={"file": (io.BytesIO(image_zip(6, size=80)), "photos.zip")},
@@ -48,18 +32,18 @@ def test_pix2pix_trains_and_translates_sketches(client: FlaskClient, worker: Non
     dataset = upload.get_json()["id"]
     params = {"image_size": 64, "ngf": 8, "ndf": 8, "epochs": 1, "sample_every_steps": 3, "quality_samples": 16,
               "seed": 2}
-    trained = _finished(client, _post(client, {"type": "train", "model": "pix2pix", "dataset": dataset,
-                                               "params": params})["id"])
+    trained = wait_for(client, submit(client, {"type": "train", "model": "pix2pix", "dataset": dataset,
+                                               "params": params})["id"], timeout=300)
     assert trained["status"] == "succeeded", trained["error"]
     assert trained["progress"]["step"] == 6 and trained["metrics"]["swd_mean"] is not None
     version = client.get(f"/v1/model-versions/{trained['model_version']}").get_json()
     assert (version["model"], version["image_size"]) == ("pix2pix", 64)
 
-    refused = _post(client, {"type": "generate", "model_version": version["id"], "count": 4}, status=422)
+    refused = submit(client, {"type": "generate", "model_version": version["id"], "count": 4}, status=422)
     assert "translate" in refused["error"]["message"]
 
-    job = _finished(client, _post(client, {"type": "translate", "model_version": version["id"], "dataset": dataset,
-                                           "from_photos": True})["id"])
+    job = wait_for(client, submit(client, {"type": "translate", "model_version": version["id"], "dataset": dataset,
+                                           "from_photos": True})["id"], timeout=300)
     assert job["status"] == "succeeded", job["error"]
     with client.get(f"/v1/jobs/{job['id']}/result") as response, zipfile.ZipFile(io.BytesIO(response.data)) as zf:
         names = [n for n in zf.namelist() if n not in {"manifest.jsonl", "grid.png"}]
@@ -84,12 +68,12 @@ def test_unconditional_models_train_and_generate(client: FlaskClient, worker: No
                                                  size: int, mode: str) -> None:
     upload = client.post("/v1/datasets", data={"file": (io.BytesIO(image_zip(16, size=40)), "cats.zip")},
                          content_type="multipart/form-data")
-    trained = _finished(client, _post(client, {"type": "train", "model": model, "dataset": upload.get_json()["id"],
+    trained = wait_for(client, submit(client, {"type": "train", "model": model, "dataset": upload.get_json()["id"],
                                                "params": {"epochs": 2, "quality_samples": 16, "seed": 3,
                                                           **params}})["id"])
     assert trained["status"] == "succeeded", trained["error"]
-    job = _finished(client, _post(client, {"type": "generate", "model_version": trained["model_version"],
-                                           "count": 5, "seed": 1})["id"])
+    job = wait_for(client, submit(client, {"type": "generate", "model_version": trained["model_version"],
+                                           "count": 5, "seed": 1})["id"], timeout=300)
     assert job["status"] == "succeeded", job["error"]
     images = _images_of(client, job)
     assert len(images) == 5
@@ -105,17 +89,17 @@ def test_cgan_generates_the_asked_classes(client: FlaskClient, worker: None, tmp
                for i in range(8)}
     upload = client.post("/v1/datasets", data={"file": (io.BytesIO(zip_of(members)), "labelled.zip")},
                          content_type="multipart/form-data")
-    trained = _finished(client, _post(client, {"type": "train", "model": "cgan", "dataset": upload.get_json()["id"],
+    trained = wait_for(client, submit(client, {"type": "train", "model": "cgan", "dataset": upload.get_json()["id"],
                                                "params": {"epochs": 2, "batch_size": 8, "g_filters": 16,
                                                           "d_filters": 8, "quality_samples": 16, "seed": 4}})["id"])
     assert trained["status"] == "succeeded", trained["error"]
     version = client.get(f"/v1/model-versions/{trained['model_version']}").get_json()
     assert version["info"]["classes"] == ["ginger", "tabby", "tuxedo"]
-    unknown = _post(client, {"type": "generate", "model_version": version["id"], "class_counts": {"siamese": 2}},
+    unknown = submit(client, {"type": "generate", "model_version": version["id"], "class_counts": {"siamese": 2}},
                     status=422)
     assert "ginger, tabby, tuxedo" in unknown["error"]["message"]
-    job = _finished(client, _post(client, {"type": "generate", "model_version": version["id"],
-                                           "class_counts": {"tabby": 2, "ginger": 1}, "seed": 5})["id"])
+    job = wait_for(client, submit(client, {"type": "generate", "model_version": version["id"],
+                                           "class_counts": {"tabby": 2, "ginger": 1}, "seed": 5})["id"], timeout=300)
     assert job["status"] == "succeeded", job["error"]
     assert sorted(_images_of(client, job)) == ["ginger/cat-0000000.png", "tabby/cat-0000001.png",
                                                 "tabby/cat-0000002.png"]

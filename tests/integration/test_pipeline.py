@@ -18,6 +18,7 @@ from PIL import Image
 
 from tests.support.backends import worker_process
 from tests.support.images import image_zip
+from tests.support.jobs import finished, submit, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -29,26 +30,6 @@ TINY = {"image_size": 32, "g_filters": 32, "d_filters": 8, "kernel_size": 4, "ba
 def worker(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
     with worker_process(env, tmp_path / "worker.log"):
         yield
-
-
-def _wait(client: FlaskClient, job_id: int, until: callable, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/v1/jobs/{job_id}").get_json()
-        if until(job):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
-
-
-def _finished(job: dict) -> bool:
-    return job["status"] in {"succeeded", "failed", "cancelled"}
-
-
-def _submit(client: FlaskClient, body: dict) -> dict:
-    response = client.post("/v1/jobs", json=body)
-    assert response.status_code == 202, response.get_json()
-    return response.get_json()
 
 
 def _download(client: FlaskClient, artifact: dict) -> bytes:
@@ -83,9 +64,9 @@ def _upload(client: FlaskClient, count: int) -> int:
 
 def test_train_generate_download(client: FlaskClient, worker: None) -> None:
     dataset = _upload(client, 40)
-    job = _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "model_name": "tiny-cats",
+    job = submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "model_name": "tiny-cats",
                            "params": TINY | {"epochs": 3, "keep_checkpoints": 2}})
-    done = _wait(client, job["id"], _finished)
+    done = wait_for(client, job["id"], finished)
     assert done["status"] == "succeeded", done["error"]
     assert done["progress"]["step"] == done["progress"]["total_steps"] == 15 and done["progress"]["fraction"] == 1
     assert done["progress"]["epoch"] == 3 and done["started_at"] and done["finished_at"]
@@ -110,10 +91,10 @@ def test_train_generate_download(client: FlaskClient, worker: None) -> None:
 
     archives = {}
     for seed in (42, 42, 43):
-        gen = _submit(client, {"type": "generate", "model_version": version["id"], "count": 8, "seed": seed})
-        finished = _wait(client, gen["id"], _finished)
-        assert finished["status"] == "succeeded", finished["error"]
-        [shard] = [a for a in finished["artifacts"] if a["kind"] == "images_shard"]
+        gen = submit(client, {"type": "generate", "model_version": version["id"], "count": 8, "seed": seed})
+        generated = wait_for(client, gen["id"], finished)
+        assert generated["status"] == "succeeded", generated["error"]
+        [shard] = [a for a in generated["artifacts"] if a["kind"] == "images_shard"]
         _download(client, shard)  # a shard downloads with its ETag, Range and 304
         with client.get(f"/v1/jobs/{gen['id']}/result") as result:
             archives.setdefault(seed, []).append(_pngs(result.data))
@@ -129,15 +110,15 @@ def test_train_generate_download(client: FlaskClient, worker: None) -> None:
 
 def test_cancel_running_and_queued_jobs(client: FlaskClient, worker: None) -> None:
     dataset = _upload(client, 40)
-    long = _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset,
+    long = submit(client, {"type": "train", "model": "dcgan", "dataset": dataset,
                             "params": TINY | {"epochs": 100_000, "checkpoint_every_epochs": 1000}})
-    _wait(client, long["id"], lambda j: j["status"] == "running" and (j["progress"].get("step") or 0) > 0)
-    queued = _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "params": TINY})
+    wait_for(client, long["id"], lambda j: j["status"] == "running" and (j["progress"].get("step") or 0) > 0)
+    queued = submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "params": TINY})
     assert client.post(f"/v1/jobs/{queued['id']}/cancel").get_json()["status"] == "cancelled"
 
     response = client.post(f"/v1/jobs/{long['id']}/cancel")
     assert response.status_code == 200 and response.get_json()["cancel_requested"]
-    stopped = _wait(client, long["id"], _finished, timeout=60)
+    stopped = wait_for(client, long["id"], finished, timeout=60)
     assert stopped["status"] == "cancelled" and stopped["model_version"] is None
     assert stopped["checkpoints"], "a cancelled run keeps a checkpoint of where it stopped"
     assert stopped["checkpoints"][-1]["step"] == stopped["metrics"]["steps"] > 0
@@ -150,8 +131,8 @@ def test_cancel_running_and_queued_jobs(client: FlaskClient, worker: None) -> No
 
 def test_a_new_job_resumes_from_a_checkpoint_to_its_own_target(client: FlaskClient, worker: None) -> None:
     dataset = _upload(client, 40)
-    first = _wait(client, _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset,
-                                           "params": TINY | {"epochs": 2}})["id"], _finished)
+    first = wait_for(client, submit(client, {"type": "train", "model": "dcgan", "dataset": dataset,
+                                           "params": TINY | {"epochs": 2}})["id"], finished)
     assert first["status"] == "succeeded", first["error"]
     last = [c for c in first["checkpoints"] if not c["best"]][-1]
     assert last["step"] == 10
@@ -160,11 +141,11 @@ def test_a_new_job_resumes_from_a_checkpoint_to_its_own_target(client: FlaskClie
                                           "resume_from": 987654})
     assert wrong.status_code == 422 and wrong.get_json()["error"]["code"] == "checkpoint_not_found"
 
-    second = _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "resume_from": last["id"],
+    second = submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "resume_from": last["id"],
                               "params": {"epochs": 3}})
     assert second["params"]["g_filters"] == TINY["g_filters"] and second["params"]["epochs"] == 3  # inherited
     assert second["resume_from"] == last["id"]
-    done = _wait(client, second["id"], _finished)
+    done = wait_for(client, second["id"], finished)
     assert done["status"] == "succeeded", done["error"]
     assert done["progress"]["step"] == 15  # continued from step 10 to the new target, not 15 more
     assert [c["step"] for c in done["checkpoints"] if not c["best"]] == [15]
@@ -174,9 +155,9 @@ def test_sigterm_hands_a_running_job_to_the_next_worker(client: FlaskClient, env
                                                         tmp_path: Path) -> None:
     dataset = _upload(client, 40)
     with worker_process(env, tmp_path / "first.log") as first:
-        job = _submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "model_name": "relay",
+        job = submit(client, {"type": "train", "model": "dcgan", "dataset": dataset, "model_name": "relay",
                                "params": TINY | {"epochs": 12, "checkpoint_every_epochs": 100}})
-        _wait(client, job["id"], lambda j: (j["progress"].get("step") or 0) >= 8)
+        wait_for(client, job["id"], lambda j: (j["progress"].get("step") or 0) >= 8)
         first.terminate()  # SIGTERM: a deploy or a preemption
         assert first.wait(60) == 0
     handed_back = client.get(f"/v1/jobs/{job['id']}").get_json()
@@ -185,7 +166,7 @@ def test_sigterm_hands_a_running_job_to_the_next_worker(client: FlaskClient, env
     assert 8 <= checkpoint["step"] < 60
 
     with worker_process(env, tmp_path / "second.log"):
-        done = _wait(client, job["id"], _finished)
+        done = wait_for(client, job["id"], finished)
     assert done["status"] == "succeeded", done["error"]
     assert done["progress"]["step"] == done["progress"]["total_steps"] == 60  # 12 epochs, not 12 more
     steps = [c["step"] for c in done["checkpoints"] if not c["best"]]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from core.models import Checkpoint
 from core.settings import Settings
 from tests.support.backends import worker_process
 from tests.support.images import image_zip
+from tests.support.jobs import finished, submit, wait_for
 from tests.support.models import publish_tiny_generator
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", ["embedded"], indirect=True)]
@@ -33,26 +33,6 @@ TRAIN = {"image_size": 32, "g_filters": 32, "d_filters": 8, "kernel_size": 4, "b
 def worker(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
     with worker_process(env | {"CATGAN_ENCODE_WORKERS": "2"}, tmp_path / "worker.log"):
         yield
-
-
-def _wait(client: FlaskClient, job_id: int, until: Callable[[dict], bool], timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/v1/jobs/{job_id}").get_json()
-        if until(job):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
-
-
-def _finished(job: dict) -> bool:
-    return job["status"] in {"succeeded", "failed", "cancelled"}
-
-
-def _submit(client: FlaskClient, body: dict) -> dict:
-    response = client.post("/v1/jobs", json=body)
-    assert response.status_code == 202, response.get_json()
-    return response.get_json()
 
 
 def _regular(job: dict) -> list[dict]:
@@ -74,11 +54,11 @@ def test_a_truncated_newest_checkpoint_is_skipped_and_the_job_resumes_from_the_o
     upload = client.post("/v1/datasets", data={"file": (io.BytesIO(image_zip(40, size=40)), "cats.zip")},
                          content_type="multipart/form-data")
     assert upload.status_code == 201, upload.get_json()
-    job = _submit(client, {"type": "train", "model": "dcgan", "dataset": upload.get_json()["id"],
+    job = submit(client, {"type": "train", "model": "dcgan", "dataset": upload.get_json()["id"],
                            "model_name": "sturdy-cats", "params": TRAIN})
-    _wait(client, job["id"], lambda j: len(_regular(j)) >= 2)
+    wait_for(client, job["id"], lambda j: len(_regular(j)) >= 2)
     client.post(f"/v1/jobs/{job['id']}/cancel")
-    cancelled = _wait(client, job["id"], _finished)
+    cancelled = wait_for(client, job["id"], finished)
     assert cancelled["status"] == "cancelled", cancelled["error"]
     *_, previous, newest = [c["step"] for c in _regular(cancelled) if c["kept"]]
     assert newest == cancelled["metrics"]["steps"] and previous % 5 == 0 and previous < newest
@@ -89,7 +69,7 @@ def test_a_truncated_newest_checkpoint_is_skipped_and_the_job_resumes_from_the_o
         with data.open("r+b") as fh:
             fh.truncate(data.stat().st_size // 2)
     assert client.post(f"/v1/jobs/{job['id']}/resume").status_code == 202
-    failed = _wait(client, job["id"], _finished)
+    failed = wait_for(client, job["id"], finished)
     assert failed["status"] == "failed"
     assert failed["error"].startswith(f"no checkpoint could be restored: {run_dir}/ckpt-{newest} (its files do not "
                                       f"match ckpt-{newest}.sha256 (sha256 ")
@@ -101,7 +81,7 @@ def test_a_truncated_newest_checkpoint_is_skipped_and_the_job_resumes_from_the_o
     for name in (f.name for f in (tmp_path / "backup").glob("ckpt-*") if not f.name.startswith(f"ckpt-{newest}.")):
         shutil.copy2(tmp_path / "backup" / name, run_dir / name)  # as the message says: all but the newest
     assert client.post(f"/v1/jobs/{job['id']}/resume").status_code == 202
-    done = _wait(client, job["id"], _finished)
+    done = wait_for(client, job["id"], finished)
     assert done["status"] == "succeeded", done["error"]
 
     [warning] = [w for w in done["warnings"] if w.startswith("resumed from")]
@@ -138,13 +118,13 @@ def test_corrupted_shards_are_written_again_on_resume(client: FlaskClient, setti
                                                        worker: None) -> None:
     version = publish_tiny_generator(settings, "cats", seed=4)
     body = {"type": "generate", "model_version": version, "count": 3000, "seed": 11, "shard_size": 400}
-    whole = _wait(client, _submit(client, body)["id"], _finished)
+    whole = wait_for(client, submit(client, body)["id"], finished)
     assert whole["status"] == "succeeded", whole["error"]
 
-    job = _submit(client, body)
-    _wait(client, job["id"], lambda j: len(_shards(j)) >= 2)
+    job = submit(client, body)
+    wait_for(client, job["id"], lambda j: len(_shards(j)) >= 2)
     client.post(f"/v1/jobs/{job['id']}/cancel")
-    cancelled = _wait(client, job["id"], _finished)
+    cancelled = wait_for(client, job["id"], finished)
     assert cancelled["status"] == "cancelled"
     kept = _shards(cancelled)
     assert 2 <= len(kept) < 8
@@ -156,7 +136,7 @@ def test_corrupted_shards_are_written_again_on_resume(client: FlaskClient, setti
     second.write_bytes(bytes(raw))
 
     assert client.post(f"/v1/jobs/{job['id']}/resume").status_code == 202
-    done = _wait(client, job["id"], _finished)
+    done = wait_for(client, job["id"], finished)
     assert done["status"] == "succeeded", done["error"]
     shards = _shards(done)
     assert [s["info"]["shard"] for s in shards] == list(range(8))  # one row per shard: the damaged rows are gone

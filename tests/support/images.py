@@ -37,9 +37,10 @@ def write_images(folder: Path, count: int, size: int = 32, fmt: str = "PNG") -> 
     return paths
 
 
-def zip_of(members: dict[str, bytes]) -> bytes:
+def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
+    """A zip of `members` (name → bytes), stored unless told to deflate."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
+    with zipfile.ZipFile(buffer, "w", compression=compression) as zf:
         for name, data in members.items():
             zf.writestr(name, data)
     return buffer.getvalue()

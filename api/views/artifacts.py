@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from api import auth
 from api.context import context, transaction
 from api.presenters import present_artifact
-from api.schemas import ArtifactSchema
+from api.schemas import ArtifactSchema, ErrorSchema
 from core.services import artifacts as service
 
 blp = Blueprint("artifacts", __name__, url_prefix="/v1/artifacts", description="Files jobs produced")
@@ -27,6 +27,7 @@ def get_artifact(artifact_id: int) -> ResponseReturnValue:
 @blp.doc(responses={200: {"description": "The file."}, 206: {"description": "A byte range of the file."},
                     304: {"description": "Not modified (If-None-Match matched the ETag)."},
                     416: {"description": "The Range lies outside the file."}})
+@blp.alt_response(409, schema=ErrorSchema, description="The stored file no longer matches its recorded hash.")
 def download_artifact(artifact_id: int) -> ResponseReturnValue:
     """Download the file, with Content-Type, Content-Length and an ETag."""
     with transaction() as session:

@@ -164,7 +164,8 @@ def resume_job(job_id: int) -> ResponseReturnValue:
 @blp.doc(responses={200: {"description": "A zip of the job's images, streamed.",
                           "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
 @blp.alt_response(409, schema=ErrorSchema,
-                  description="A train job has no result archive, or no shard is finished yet.")
+                  description="A train job has no result archive, no shard is finished yet, or a shard's file "
+                              "no longer matches its recorded hash.")
 def download_result(job_id: int, layout: str) -> ResponseReturnValue:
     """All images of a generate/translate job as one zip, streamed from its shards. While the job runs (or
     after it stopped early) it holds the shards finished so far, and `X-Catgan-Partial: true` says so."""

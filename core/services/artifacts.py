@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from core.models import Artifact, Checkpoint
 from core.services.owners import visible
 from core.settings import Settings
 from core.storage import resolve_inside, sha256_file, write_atomic
 
+VERIFY_HASH_BYTES = 64 * 1024**2
 SHARD_KIND = "images_shard"  # a zip shard of a generate/translate job's images
 SHARD_MANIFEST = "manifest.jsonl"  # inside every shard: one JSON line per image, where it came from
 
@@ -61,11 +62,22 @@ def artifact_path(artifact: Artifact, settings: Settings) -> Path:
 
 
 def artifact_file(artifact: Artifact, settings: Settings) -> Path:
-    """The artifact's file on disk; NotFound if it has gone missing."""
+    """The artifact's file on disk, checked against what was recorded when it was written.
+
+    The size is always checked; the sha256 too for files up to VERIFY_HASH_BYTES (a larger one would cost
+    a full read per download; shards are hashed again when a job resumes).
+
+    Raises:
+        NotFound: the file has gone missing. Conflict: it no longer matches its record.
+    """
     assert settings.artifact_dir is not None
     path = resolve_inside(settings.artifact_dir, artifact.path)
     if not path.is_file():
         raise NotFound(f"the file of artifact {artifact.id} is missing from storage")
+    size = path.stat().st_size
+    if size != artifact.size or (size <= VERIFY_HASH_BYTES and sha256_file(path) != artifact.sha256):
+        raise Conflict(f"the file of artifact {artifact.id} no longer matches the hash recorded when it was written; "
+                       "resume or re-run its job to write it again", code="artifact_corrupted")
     return path
 
 

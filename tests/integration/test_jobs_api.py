@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import session_scope
 from core.errors import IllegalTransition
-from core.services import jobs, leases
+from core.services import artifacts, jobs, leases
 from core.settings import Settings
 from core.states import JobStatus
 from tests.support.images import image_zip
@@ -116,3 +116,21 @@ def test_list_filters_and_cursor_pagination(client: FlaskClient, dataset_id: int
     assert [j["id"] for j in cancelled["items"]] == [ids[1]]
     assert client.get("/v1/jobs", query_string={"cursor": "%%%"}).status_code == 422
     assert client.get("/v1/jobs", query_string={"limit": 0}).status_code == 422
+
+
+def test_an_artifact_whose_file_changed_is_refused_not_served(client: FlaskClient, settings: Settings,
+                                                              sessions: sessionmaker[Session], dataset_id: int) -> None:
+    job = _train(client, dataset_id)
+    with session_scope(sessions) as session:
+        artifact = artifacts.add_artifact_bytes(session=session, settings=settings, job_id=job["id"], kind="loss_curve",
+                                                name="loss.png", data=b"0123456789", content_type="image/png")
+        artifact_id, path = artifact.id, artifacts.artifact_path(artifact, settings)
+    with client.get(f"/v1/artifacts/{artifact_id}/content") as intact:
+        assert intact.data == b"0123456789"
+    path.write_bytes(b"0123456780")  # same size, one byte changed on disk
+    changed = client.get(f"/v1/artifacts/{artifact_id}/content")
+    assert changed.status_code == 409 and changed.get_json()["error"]["code"] == "artifact_corrupted"
+    path.write_bytes(b"01234")
+    assert client.get(f"/v1/artifacts/{artifact_id}/content").status_code == 409
+    path.unlink()
+    assert client.get(f"/v1/artifacts/{artifact_id}/content").status_code == 404

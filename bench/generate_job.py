@@ -82,12 +82,13 @@ def worker_context(settings: Settings) -> Any:
 def run_job(ctx: Any, count: int, shard_size: int) -> tuple[int, float]:
     """Create a generate job as the API does and run it in-process; (job id, wall seconds)."""
     from core.db import session_scope
-    from core.services import jobs
+    from core.services import jobs, submissions
     from worker.pipelines.generate import run_generate_job
 
     with session_scope(ctx.sessions) as session:
-        job_id = jobs.create_generate_job(
-            session=session, owner=NAME, source_ref=jobs.SourceRef(model_name=NAME, version=1), seed=SEED, count=count,
+        source = submissions.SourceRef(model_name=NAME, version=1)
+        job_id = submissions.create_generate_job(
+            session=session, owner=NAME, source_ref=source, seed=SEED, count=count,
             max_count=ctx.settings.max_generate_count, options={"shard_size": shard_size}).id
     start = time.perf_counter()
     run_generate_job(ctx, job_id)

@@ -29,7 +29,7 @@ from api.validation import json_body, load
 from core.errors import Conflict, ServiceUnavailable
 from core.models import Job
 from core.queue import enqueue_job
-from core.services import artifacts, quotas
+from core.services import artifacts, quotas, submissions
 from core.services import jobs as service
 from core.states import JobStatus, JobType
 
@@ -62,18 +62,18 @@ def create_job() -> ResponseReturnValue:
 def _create(session: Session, data: dict[str, Any]) -> Job:
     caller = {"owner": auth.owner(), "admin": auth.is_admin()}
     if data["type"] == JobType.TRAIN:
-        return service.create_train_job(session=session, model=data["model"], dataset_id=data["dataset"],
+        return submissions.create_train_job(session=session, model=data["model"], dataset_id=data["dataset"],
                                         params=data.get("params"), model_name=data.get("model_name"),
                                         resume_from=data.get("resume_from"), **caller)
     settings = context().settings
-    source = service.SourceRef(data.get("model_version"), data.get("model_name"), data.get("version"),
+    source = submissions.SourceRef(data.get("model_version"), data.get("model_name"), data.get("version"),
                                data.get("label"))
     options = {k: data[k] for k in OUTPUT_OPTIONS if k in data}
     options.setdefault("shard_size", settings.shard_size)
     if data["type"] == JobType.TRANSLATE:
-        return service.create_translate_job(session=session, source_ref=source, dataset_id=data["dataset"],
+        return submissions.create_translate_job(session=session, source_ref=source, dataset_id=data["dataset"],
                                             from_photos=data.get("from_photos", False), options=options, **caller)
-    return service.create_generate_job(
+    return submissions.create_generate_job(
         session=session, source_ref=source, count=data.get("count"), class_counts=data.get("class_counts"),
         seed=data.get("seed", secrets.randbelow(2**31)), max_count=settings.max_generate_count, options=options,
         **caller)

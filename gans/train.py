@@ -16,7 +16,14 @@ from typing import Any
 
 import tensorflow as tf
 
-from gans.checkpoints import config_difference, restore_first_intact, run_checkpoints, save_with_digest, write_config
+from gans.checkpoints import (
+    config_difference,
+    read_digest,
+    restore_first_intact,
+    run_checkpoints,
+    save_with_digest,
+    write_config,
+)
 from gans.config import DCGANConfig
 from gans.grid import encode_png
 from gans.guard import DivergenceGuard, TrainingDiverged
@@ -52,10 +59,8 @@ class TrainingHooks:
 
     def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float],
                       digest: str | None = None) -> None:
-        """A checkpoint was saved at `path` (a prefix: `<dir>/ckpt-<step>`) with this sha256 of its files.
-
-        `digest` (also in `<path>.sha256`) is passed only to implementations that take it.
-        """
+        """A checkpoint was saved at `path` (a prefix: `<dir>/ckpt-<step>`) with this sha256 of its files
+        (also in `<path>.sha256`). Reported again for the checkpoint a run resumes from, so it may repeat."""
 
     def on_checkpoints_kept(self, kept: list[str], best: str | None) -> None:
         """The checkpoints still usable (on disk, not found damaged) after pruning, and the best one if measured."""
@@ -205,6 +210,9 @@ class _Trainer:
             return
         source, skipped = restore_first_intact(candidates, self._restore_from, advice)
         self.saved_step = int(self.step)
+        if own:  # report it again: a worker killed between saving and reporting never did
+            self.hooks.on_checkpoint(source, self.saved_step, int(self.epoch), self._metrics(),
+                                     digest=read_digest(source))
         if skipped:
             self.rejected = {prefix for prefix, _ in skipped}
             damaged = "; ".join(f"{Path(prefix).name} ({reason})" for prefix, reason in skipped)

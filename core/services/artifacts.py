@@ -83,7 +83,14 @@ def artifact_file(artifact: Artifact, settings: Settings) -> Path:
 
 def add_checkpoint(*, session: Session, job_id: int, step: int, epoch: int, path: str,
                    metrics: dict[str, Any], digest: str | None = None) -> Checkpoint:
-    """Record a saved training checkpoint, with the sha256 of its files (see gans.checkpoints) if known."""
+    """Record a saved training checkpoint, with the sha256 of its files (see gans.checkpoints) if known.
+
+    Recording one already recorded (a run reports the checkpoint it resumes from again) changes nothing.
+    """
+    existing = session.scalar(select(Checkpoint).where(Checkpoint.job_id == job_id, Checkpoint.path == path))
+    if existing is not None:
+        existing.digest = existing.digest or digest
+        return existing
     checkpoint = Checkpoint(job_id=job_id, step=step, epoch=epoch, path=path, metrics=metrics, digest=digest)
     session.add(checkpoint)
     session.flush()

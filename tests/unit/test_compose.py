@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.gpu.yml"
 BATCHING = ROOT / "serving" / "batching.config"
 
-SERVICES = {"redis", "postgres", "migrate", "api", "worker-train", "worker-generate", "tfserving", "flower"}
+SERVICES = {"redis", "postgres", "migrate", "api", "worker-train", "worker-generate", "sweeper", "tfserving",
+            "flower"}
 GPU_SERVICES = ("worker-train", "worker-generate", "tfserving")
-CATGAN_SERVICES = ("api", "worker-train", "worker-generate", "migrate", "flower")  # run from the catgan image
+CATGAN_SERVICES = ("api", "worker-train", "worker-generate", "sweeper", "migrate", "flower")  # run from the catgan image
 SHARES_DATA = ("api", "worker-train", "worker-generate", "tfserving")
 LONG_RUNNING = SERVICES - {"migrate"}
 
@@ -203,6 +204,15 @@ def test_healthchecks() -> None:
     assert services["redis"]["healthcheck"]["test"][1:] == ["redis-cli", "ping"]
     assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
     assert "/dev/tcp/127.0.0.1/8500" in " ".join(services["tfserving"]["healthcheck"]["test"])
+    for worker, name in (("worker-train", "train@"), ("worker-generate", "generate@")):
+        # a worker's main process answers ping while its pool child runs the job
+        assert f"inspect ping --destination {name}$$HOSTNAME" in services[worker]["healthcheck"]["test"][1]
+
+
+def test_the_sweeper_runs_beside_the_workers() -> None:
+    sweeper = _services()["sweeper"]
+    assert sweeper["command"] == ["catgan", "sweeper"]
+    assert sweeper["restart"] == "unless-stopped" and "migrate" in sweeper["depends_on"]
 
 
 def test_redis_persists_the_queue() -> None:

@@ -85,11 +85,14 @@ def add_checkpoint(*, session: Session, job_id: int, step: int, epoch: int, path
                    metrics: dict[str, Any], digest: str | None = None) -> Checkpoint:
     """Record a saved training checkpoint, with the sha256 of its files (see gans.checkpoints) if known.
 
-    Recording one already recorded (a run reports the checkpoint it resumes from again) changes nothing.
+    A checkpoint saved again at a recorded path (after a fallback, the run overwrites the damaged one) or
+    reported again (a run reports the checkpoint it resumes from) updates its row: one row per path.
     """
     existing = session.scalar(select(Checkpoint).where(Checkpoint.job_id == job_id, Checkpoint.path == path))
     if existing is not None:
-        existing.digest = existing.digest or digest
+        existing.step, existing.epoch, existing.metrics, existing.kept = step, epoch, metrics, True
+        existing.digest = digest or existing.digest
+        session.flush()
         return existing
     checkpoint = Checkpoint(job_id=job_id, step=step, epoch=epoch, path=path, metrics=metrics, digest=digest)
     session.add(checkpoint)

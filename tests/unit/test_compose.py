@@ -24,7 +24,8 @@ BATCHING = ROOT / "serving" / "batching.config"
 SERVICES = {"redis", "postgres", "migrate", "api", "worker-train", "worker-generate", "sweeper", "tfserving",
             "flower"}
 GPU_SERVICES = ("worker-train", "worker-generate", "tfserving")
-CATGAN_SERVICES = ("api", "worker-train", "worker-generate", "sweeper", "migrate", "flower")  # run from the catgan image
+# run from the catgan image
+CATGAN_SERVICES = ("api", "worker-train", "worker-generate", "sweeper", "migrate", "flower")
 SHARES_DATA = ("api", "worker-train", "worker-generate", "tfserving")
 LONG_RUNNING = SERVICES - {"migrate"}
 

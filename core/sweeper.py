@@ -70,11 +70,8 @@ class Sweeper:
             expired = leases.expired_jobs(session=session)
         for job_id in expired:
             with session_scope(self.sessions) as session:
-                attempts = session.scalar(select(Job.attempts).where(Job.id == job_id)) or 0
-                if attempts >= self.settings.max_job_attempts:
-                    if leases.fail_exhausted(session=session, job_id=job_id,
-                                             max_attempts=self.settings.max_job_attempts):
-                        report.failed_exhausted.append(job_id)
+                if leases.fail_exhausted(session=session, job_id=job_id, max_attempts=self.settings.max_job_attempts):
+                    report.failed_exhausted.append(job_id)
                     continue
                 moved = leases.requeue_expired(session=session, job_id=job_id)
                 job_type = session.scalar(select(Job.type).where(Job.id == job_id))

@@ -85,14 +85,14 @@ class BulkRun:
         self.workers = options.encode_workers or os.cpu_count() or 1
         self.dedupe = NearDuplicateFilter(options.dedupe_distance) if options.dedupe_distance is not None else None
         self.outcome = BulkOutcome()
-        self.started, self.processed_before = time.monotonic(), 0
+        self.started, self.processed_before = time.monotonic(), 0  # reset once finished shards are counted
 
     def run(self) -> BulkOutcome:
         done = finished_shards(self.ctx, self.job_id)
         for shard in self.plan:
             if shard.index in done:
                 self._count_finished(done[shard.index])
-        self.started, self.processed_before = time.monotonic(), self.outcome.processed
+        self.started, self.processed_before = time.monotonic(), self.outcome.processed  # rate of this pass only
         with encoding_pool(self.workers) as pool:
             for shard in (s for s in self.plan if s.index not in done):
                 writer = ShardWriter(artifacts.job_artifact_dir(self.ctx.settings, self.job_id) / shard.file_name)

@@ -65,18 +65,22 @@ def checkpoint_digest(prefix: str) -> str:
 def write_digest(prefix: str) -> str:
     """Write `<prefix>.sha256` atomically (temp file, fsync, rename); return the digest."""
     digest = checkpoint_digest(prefix)
-    target = Path(prefix + DIGEST_SUFFIX)
+    _write_atomic(Path(prefix + DIGEST_SUFFIX), digest + "\n")
+    return digest
+
+
+def _write_atomic(target: Path, text: str) -> None:
+    """Write `text` to `target` so a crash leaves the old file or the new one, never half of either."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(digest + "\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return digest
 
 
 def save_with_digest(manager: tf.train.CheckpointManager, number: int) -> tuple[str, str]:
@@ -200,3 +204,36 @@ def config_difference(checkpoint_dir: Path, config: Any) -> str:
         return ""
     return (f"it was made with {', '.join(f'{k}={saved[k]!r}' for k in changed)}; "
             f"this run has {', '.join(f'{k}={current[k]!r}' for k in changed)}")
+
+
+BEST_SCORE_FILE = "score.json"  # beside the best checkpoint: which one it is and its sliced Wasserstein distance
+
+
+def write_best_score(prefix: str, swd_mean: float) -> None:
+    """Record the score of the best checkpoint `prefix` beside it, so a resumed run compares against it.
+
+    A sidecar, not a variable in the checkpoint: the checkpoint's objects (and older checkpoints' restore)
+    stay as they were, and the score always describes the checkpoint in the folder, whichever one a run
+    resumes from. Written after the save; a crash between leaves a sidecar naming another checkpoint.
+    """
+    record = {"checkpoint": Path(prefix).name, "swd_mean": swd_mean}
+    _write_atomic(Path(prefix).parent / BEST_SCORE_FILE, json.dumps(record) + "\n")
+
+
+def read_best_score(prefix: str | None) -> float | None:
+    """The recorded score of best checkpoint `prefix`, or None when unknown (no sidecar, or another's)."""
+    if prefix is None:
+        return None
+    path = Path(prefix).parent / BEST_SCORE_FILE
+    try:
+        record = json.loads(path.read_text())
+        if record["checkpoint"] == Path(prefix).name:
+            return float(record["swd_mean"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return None
+    log.warning("ignoring %s: it scores %s, not the best checkpoint %s", path, record["checkpoint"],
+                Path(prefix).name)
+    return None

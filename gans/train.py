@@ -18,10 +18,12 @@ import tensorflow as tf
 
 from gans.checkpoints import (
     config_difference,
+    read_best_score,
     read_digest,
     restore_first_intact,
     run_checkpoints,
     save_with_digest,
+    write_best_score,
     write_config,
 )
 from gans.config import DCGANConfig
@@ -210,6 +212,9 @@ class _Trainer:
             return
         source, skipped = restore_first_intact(candidates, self._restore_from, advice)
         self.saved_step = int(self.step)
+        if own:  # the best so far stays the one to beat (and to keep), not whatever is measured next
+            best = read_best_score(self.best.latest_checkpoint)
+            self.best_swd = math.inf if best is None else best
         if own:  # report it again: a worker killed between saving and reporting never did
             self.hooks.on_checkpoint(source, self.saved_step, int(self.epoch), self._metrics(),
                                      digest=read_digest(source))
@@ -315,7 +320,8 @@ class _Trainer:
         self.hooks.on_quality(step, self.quality)
         if self.quality["swd_mean"] < self.best_swd:
             self.best_swd = self.quality["swd_mean"]
-            save_with_digest(self.best, step)
+            prefix, _ = save_with_digest(self.best, step)
+            write_best_score(prefix, self.best_swd)
             self.hooks.on_checkpoints_kept(self._kept(), self.best.latest_checkpoint)
 
     def _measure_inception(self, real: Any, generated: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.names import MODEL_NAME_MAX, MODEL_NAME_PATTERN, MODEL_NAME_RULE
 from core.params import StrictBool, StrictFloat, StrictInt
 from core.states import JobStatus, JobType
 
@@ -35,8 +36,6 @@ class FullMatch(validate.Regexp):
         return value
 
 
-MODEL_NAME = FullMatch(r"^[a-z0-9][a-z0-9._-]{0,99}$",
-                       error="Use 1-100 lowercase letters, digits, '.', '_' or '-', starting alphanumeric.")
 SEED = validate.Range(min=0, max=2**31 - 1)
 LABEL_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
@@ -61,8 +60,10 @@ class JobCreateSchema(Schema):
     model = fields.String(metadata={"description": "train: the GAN to train, e.g. dcgan"})
     dataset = StrictInt(validate=ID, metadata={"description": "train/translate: dataset id"})
     params = fields.Dict(keys=fields.String(), metadata={"description": "train: hyperparameters (see README)"})
-    model_name = fields.String(validate=MODEL_NAME, metadata={
-        "description": "train: name to export under; generate/translate: the model to draw from"})
+    # checked by core.names (one rule for given, derived and path names: 422 invalid_model_name), shown here
+    model_name = fields.String(metadata={
+        "pattern": f"^{MODEL_NAME_PATTERN.pattern}$", "maxLength": MODEL_NAME_MAX,
+        "description": f"train: name to export under; generate/translate: the model to draw from ({MODEL_NAME_RULE})"})
     resume_from = StrictInt(validate=ID, metadata={
         "description": "train: start from this checkpoint id, inheriting its job's params"})
     model_version = StrictInt(validate=ID, metadata={"description": "generate: model version id"})

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from google.protobuf.text_encoding import CEscape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,7 +35,7 @@ class ServedModel:
 
 
 def render_models_config(base_root: Path, models: list[ServedModel]) -> str:
-    """A `model_config_list` in protobuf text format."""
+    """A `model_config_list` in protobuf text format (every string escaped: no name or path can break the file)."""
     return f"model_config_list {{\n{''.join(_render_entry(base_root, m) for m in models)}}}\n"
 
 
@@ -43,9 +44,15 @@ def _render_entry(base_root: Path, model: ServedModel) -> str:
         policy = "all {}"  # every version stays loadable: old generate jobs name their exact version
     else:
         policy = "specific { " + " ".join(f"versions: {v}" for v in model.pinned) + " }"
-    labels = "".join(f'    version_labels {{ key: "{label}" value: {version} }}\n' for label, version in model.labels)
-    return (f'  config {{\n    name: "{model.name}"\n    base_path: "{base_root / model.name}"\n'
+    labels = "".join(f'    version_labels {{ key: {_quoted(label)} value: {version} }}\n'
+                     for label, version in model.labels)
+    return (f'  config {{\n    name: {_quoted(model.name)}\n    base_path: {_quoted(str(base_root / model.name))}\n'
             f'    model_platform: "tensorflow"\n    model_version_policy {{ {policy} }}\n{labels}  }}\n')
+
+
+def _quoted(text: str) -> str:
+    """A protobuf text-format string literal: quotes, backslashes, control and non-ASCII bytes escaped."""
+    return f'"{CEscape(text, as_utf8=False)}"'
 
 
 def served_models(session: Session) -> list[ServedModel]:

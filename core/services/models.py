@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Job, ModelLabel, ModelPolicy, ModelVersion
+from core.names import MODEL_NAME_RULE, check_model_name, is_model_name, shown
 from core.services.owners import scoped, visible
 from core.states import JobStatus, JobType
 
@@ -36,6 +37,11 @@ def list_model_versions(*, session: Session, name: str | None = None, owner: str
 def next_version_number(*, session: Session, name: str) -> int:
     """One more than the newest version of `name` (1 for a new name)."""
     return (session.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.name == name)) or 0) + 1
+
+
+def version_of_job(*, session: Session, job_id: int) -> ModelVersion | None:
+    """The model version a train job already published (a worker that died after recording it), if any."""
+    return session.scalar(select(ModelVersion).where(ModelVersion.job_id == job_id).order_by(ModelVersion.id))
 
 
 def publisher(*, session: Session, name: str) -> str | None:
@@ -67,6 +73,7 @@ def require_name_available(*, session: Session, name: str, owner: str) -> None:
 def create_model_version(*, session: Session, name: str, version: int, model: str, job_id: int | None, path: str,
                          image_size: int, z_dim: int, info: dict[str, Any], owner: str) -> ModelVersion:
     """Record a published export of `owner` (who must own `name`: the versions of a name have one owner)."""
+    check_model_name(name)
     if publisher(session=session, name=name) not in (None, owner):
         raise Conflict(f"the model name {name!r} is taken by another owner", code="model_name_taken")
     record = ModelVersion(name=name, version=version, model=model, job_id=job_id, path=path,
@@ -77,7 +84,12 @@ def create_model_version(*, session: Session, name: str, version: int, model: st
 
 
 def model_versions_of(*, session: Session, name: str, owner: str | None = None) -> list[ModelVersion]:
-    """The versions of a model name, ascending, or NotFound (also when `owner` may not see it)."""
+    """The versions of a model name, ascending, or NotFound (also when `owner` may not see it).
+
+    A name that breaks the model-name rule (`core.names`) names nothing: NotFound, saying the rule.
+    """
+    if not is_model_name(name):
+        raise NotFound(f"model {shown(name)} does not exist: model names {MODEL_NAME_RULE}")
     versions = list_model_versions(session=session, name=name, owner=owner)
     if not versions:
         raise NotFound(f"model {name!r} does not exist; see GET /v1/models")
@@ -162,8 +174,9 @@ def resolve_model_version(*, session: Session, name: str, version: int | None = 
     """The served version of `name` a request addresses: by number, by label, or the newest served one.
 
     Raises:
-        InvalidInput: no such model (of `owner`), version or label. Conflict: the version is not served.
+        InvalidInput: an invalid name, no such model (of `owner`), version or label. Conflict: not served.
     """
+    check_model_name(name)
     versions = {v.version: v for v in list_model_versions(session=session, name=name, owner=owner)}
     if not versions:
         raise InvalidInput(f"model {name!r} does not exist; see GET /v1/models", code="model_not_found",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
 from core.models import Checkpoint, Dataset, Job, ModelVersion
+from core.names import check_model_name, derived_model_name
 from core.params import resolve_train_params
 from core.services import models as model_services
 from core.services.owners import visible
@@ -28,8 +29,11 @@ def create_train_job(*, session: Session, owner: str, model: str, dataset_id: in
 
     With `resume_from` (a checkpoint id), the run starts from that checkpoint and inherits its job's
     params; the given params override them (e.g. a later `epochs` target). The dataset and checkpoint
-    must be `owner`'s (any, for an admin); the model name must be free or `owner`'s.
+    must be `owner`'s (any, for an admin); the model name (given, or derived from the dataset's name) must satisfy
+    `core.names` and be free or `owner`'s — all checked before the job is stored.
     """
+    if model_name is not None:
+        check_model_name(model_name)
     scope = None if admin else owner
     checkpoint = _resume_checkpoint(session, model, resume_from, scope) if resume_from is not None else None
     inherited = {k: v for k, v in checkpoint.job.params.items() if k != "model_name"} if checkpoint else {}
@@ -43,7 +47,7 @@ def create_train_job(*, session: Session, owner: str, model: str, dataset_id: in
             "lower params.batch_size or add images",
             fields={"params": {"batch_size": ["Larger than the dataset."]}},
         )
-    resolved["model_name"] = _model_name(session, owner, model_name, f"{model}-{dataset.name}")
+    resolved["model_name"] = _model_name(session, owner, model_name, derived_model_name(model, dataset.name))
     job = Job(type=JobType.TRAIN, model=model, dataset_id=dataset.id, params=resolved, owner=owner,
               resume_from_checkpoint_id=checkpoint.id if checkpoint else None)
     session.add(job)
@@ -52,12 +56,18 @@ def create_train_job(*, session: Session, owner: str, model: str, dataset_id: in
 
 
 def _model_name(session: Session, owner: str, asked: str | None, default: str) -> str:
-    """The name to export under: `asked`, which must not be another owner's, or a default free for `owner`."""
+    """The name to export under: `asked`, which must not be another owner's, or a default free for `owner`.
+
+    Both `default` and its owner-prefixed fallback are slugs (`core.names`), so they satisfy the name rule.
+    """
     if asked is not None:
-        model_services.require_name_available(session=session, name=asked, owner=owner)
+        model_services.require_name_available(session=session, name=check_model_name(asked), owner=owner)
         return asked
-    taken = model_services.name_owner(session=session, name=default) not in (None, owner)
-    return f"{owner}-{default}" if taken else default
+    if model_services.name_owner(session=session, name=default) in (None, owner):
+        return default
+    fallback = derived_model_name(owner, default)
+    model_services.require_name_available(session=session, name=fallback, owner=owner)
+    return fallback
 
 
 def _resume_checkpoint(session: Session, model: str, checkpoint_id: int, owner: str | None) -> Checkpoint:

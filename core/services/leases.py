@@ -6,49 +6,86 @@ timeout — it cannot tell a live day-long job from a dead one. So a worker *cla
 job whose lease expired (its worker died) may be claimed by anyone, and resumes from its last
 checkpoint or finished shard. Every status change a worker makes names its lease, so a worker that
 lost its lease cannot finish, requeue or publish a job another worker now runs.
+
+Leases are timed by the database's clock (`db_now`), never a host's: a worker whose clock runs fast
+must not take live jobs, nor one whose clock runs slow hand out leases that are already over.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Float, and_, case, cast, func, literal, or_, select, update
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import DateTime
 
 from core.errors import LeaseLost
 from core.models import Job, utcnow
 from core.states import JobStatus, check_transition
 
 
-def _claimable(now: datetime) -> Any:
-    expired = and_(Job.status == JobStatus.RUNNING.value, Job.lease_expires_at < now)
-    return or_(Job.status == JobStatus.QUEUED.value, expired)
+class _db_now(FunctionElement[datetime]):  # noqa: N801 - a SQL function, named like one
+    """The database's clock plus N seconds: one clock for every host, however skewed theirs are."""
+
+    type = DateTime(timezone=True)
+    inherit_cache = True
+    name = "db_now"
+
+
+@compiles(_db_now)
+def _db_now_default(element: _db_now, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(now() + make_interval(secs => {compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(_db_now, "sqlite")
+def _db_now_sqlite(element: _db_now, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps these columns as the text SQLAlchemy writes ("YYYY-MM-DD HH:MM:SS.ffffff", UTC): write
+    # and compare the database's time in that same form, so text order is time order.
+    seconds = compiler.process(element.clauses, **kw)
+    return f"(strftime('%Y-%m-%d %H:%M:%f', 'now', printf('%.3f seconds', {seconds})) || '000')"
+
+
+def db_now(seconds: float = 0.0) -> Any:
+    """The database's now() + `seconds`, as an SQL expression (leases are timed by it, never by a host)."""
+    return _db_now(cast(literal(float(seconds)), Float))
+
+
+def _expired() -> Any:
+    """A running job whose lease ran out, or that has none (running since before leases existed)."""
+    return and_(Job.status == JobStatus.RUNNING.value,
+                or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < db_now()))
+
+
+def _claimable() -> Any:
+    return or_(Job.status == JobStatus.QUEUED.value, _expired())
 
 
 def claim_job(*, session: Session, job_id: int, holder: str, lease_seconds: float,
               max_attempts: int | None = None) -> Job | None:
     """Take a queued job, or a running one whose lease expired; None when it is not this worker's to run.
 
-    A job claimed `max_attempts` times already is failed instead: it keeps killing its workers.
+    A job claimed `max_attempts` times already (without handing it back cleanly) is failed instead: it keeps
+    killing its workers.
     """
-    now = utcnow()
-    if max_attempts is not None and fail_exhausted(session=session, job_id=job_id, max_attempts=max_attempts, now=now):
+    if max_attempts is not None and fail_exhausted(session=session, job_id=job_id, max_attempts=max_attempts):
         return None
-    result = session.execute(update(Job).where(Job.id == job_id, _claimable(now)).values(
-        status=JobStatus.RUNNING.value, lease_holder=holder, lease_expires_at=now + timedelta(seconds=lease_seconds),
-        attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, now)))
+    result = session.execute(update(Job).where(Job.id == job_id, _claimable()).values(
+        status=JobStatus.RUNNING.value, lease_holder=holder, lease_expires_at=db_now(lease_seconds),
+        attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, utcnow())))
     session.flush()
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return session.get(Job, job_id, populate_existing=True)
 
 
-def fail_exhausted(*, session: Session, job_id: int, max_attempts: int, now: datetime | None = None) -> bool:
+def fail_exhausted(*, session: Session, job_id: int, max_attempts: int) -> bool:
     """Fail a claimable job that was started `max_attempts` times already; True if it was."""
-    now = now or utcnow()
-    result = session.execute(update(Job).where(Job.id == job_id, _claimable(now), Job.attempts >= max_attempts).values(
-        status=JobStatus.FAILED.value, finished_at=now, lease_holder=None, lease_expires_at=None,
+    result = session.execute(update(Job).where(Job.id == job_id, _claimable(), Job.attempts >= max_attempts).values(
+        status=JobStatus.FAILED.value, finished_at=utcnow(), lease_holder=None, lease_expires_at=None,
         error=f"the job was started {max_attempts} times and never finished (its workers died or were killed each "
               "time: look for out-of-memory kills in the worker logs); fix the cause, then resume it"))
     session.flush()
@@ -59,7 +96,7 @@ def renew_lease(*, session: Session, job_id: int, holder: str, lease_seconds: fl
     """Extend this worker's lease (the heartbeat); False if the lease is no longer this worker's."""
     result = session.execute(update(Job).where(
         Job.id == job_id, Job.status == JobStatus.RUNNING.value, Job.lease_holder == holder,
-    ).values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds)))
+    ).values(lease_expires_at=db_now(lease_seconds)))
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -85,26 +122,32 @@ def release_job(*, session: Session, job_id: int, holder: str | None, status: Jo
 
 
 def require_lease(*, session: Session, job_id: int, holder: str) -> None:
-    """Raise LeaseLost unless this worker still holds the job (checked inside a writing transaction)."""
-    held = session.scalar(select(Job.id).where(Job.id == job_id, Job.status == JobStatus.RUNNING.value,
-                                               Job.lease_holder == holder).with_for_update())
-    if held is None:
+    """Raise LeaseLost unless this worker still holds the job; then no one can take it until this commits.
+
+    A no-op UPDATE rather than SELECT ... FOR UPDATE: SQLite ignores FOR UPDATE, but an UPDATE takes its
+    write lock, so a claim by another worker waits for this transaction on both databases.
+    """
+    result = session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING.value,
+                                               Job.lease_holder == holder).values(lease_holder=holder))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
         raise LeaseLost(f"job {job_id} is no longer held by {holder}")
 
 
-def expired_jobs(*, session: Session, now: datetime | None = None) -> list[int]:
-    """Running jobs whose worker stopped renewing its lease."""
-    now = now or utcnow()
-    return list(session.scalars(select(Job.id).where(Job.status == JobStatus.RUNNING.value,
-                                                     Job.lease_expires_at < now).order_by(Job.id)))
+def expired_jobs(*, session: Session) -> list[int]:
+    """Running jobs whose worker stopped renewing its lease (or that never had one)."""
+    return list(session.scalars(select(Job.id).where(_expired()).order_by(Job.id)))
 
 
 def requeue_expired(*, session: Session, job_id: int) -> bool:
     """Put a running job whose lease expired back in the queue; False if it was renewed or moved meanwhile."""
-    result = session.execute(update(Job).where(Job.id == job_id, _claimable(utcnow()),
-                                               Job.status == JobStatus.RUNNING.value).values(
+    result = session.execute(update(Job).where(Job.id == job_id, _expired()).values(
         status=JobStatus.QUEUED.value, lease_holder=None, lease_expires_at=None))
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def handed_back() -> Any:
+    """The attempts of a job its worker handed back cleanly: that claim did not fail, so it does not count."""
+    return case((Job.attempts > 0, Job.attempts - 1), else_=0)
 
 
 def stale_queued_jobs(*, session: Session, older_than: datetime) -> list[int]:

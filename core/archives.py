@@ -18,6 +18,7 @@ from typing import IO
 from PIL import Image, UnidentifiedImageError
 
 from core.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from core.tar_limits import DEFAULT_MAX_HEADER_BYTES, open_tar
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
 # What TensorFlow decodes natively; other valid images are converted to PNG on upload.
@@ -34,6 +35,7 @@ class ArchiveLimits:
     max_files: int  # entries of any kind: files, folders, links
     max_bytes: int  # bytes decompressed, whether written or skipped over
     max_ratio: float = DEFAULT_MAX_RATIO  # decompressed : compressed, per zip member and for the whole archive
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES  # a tar member's PAX / GNU long-name headers, judged unread
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ def extract_archive(archive: Path, target: Path, limits: ArchiveLimits) -> int:
     Raises:
         UnsupportedMediaType: neither a zip nor a tar.
         InvalidInput: corrupt archive, or a member path that leaves the target.
-        PayloadTooLarge: more entries or bytes than `limits` allow, or a ratio above `limits.max_ratio`.
+        PayloadTooLarge: more entries or bytes than `limits` allow, a ratio above `limits.max_ratio`, or tar
+            extended headers over `limits.max_header_bytes` (judged before they are read).
     """
     target.mkdir(parents=True, exist_ok=True)
     kind = archive_kind(archive)
@@ -63,7 +66,8 @@ def extract_archive(archive: Path, target: Path, limits: ArchiveLimits) -> int:
             return _extract_zip(archive, target, budget)
         return _extract_tar(archive, target, budget)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError,
-            UnicodeDecodeError, NotImplementedError) as exc:  # NotImplementedError: unknown zip compression
+            ValueError, NotImplementedError) as exc:  # NotImplementedError: unknown zip compression; ValueError:
+        # undecodable names, numbers tarfile cannot parse
         raise InvalidInput(f"the archive is corrupt or truncated ({exc}); upload a valid zip or tar",
                            code="invalid_archive", fields={"file": ["Corrupt archive."]}) from exc
 
@@ -178,9 +182,10 @@ def _extract_zip(archive: Path, target: Path, budget: _Budget) -> int:
 
 def _extract_tar(archive: Path, target: Path, budget: _Budget) -> int:
     skipped = 0
-    with tarfile.open(archive) as tf:
+    with open_tar(archive, budget.limits.max_header_bytes) as tf:
         while (info := tf.next()) is not None:
             budget.add_entry()
+            budget.add_bytes(info.offset_data - info.offset)  # its header blocks, extended headers included
             tf.members.clear()  # TarFile keeps every header it reads; we never look back, so hold none
             if info.isdir():
                 continue

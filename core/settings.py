@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     max_archive_bytes: int = Field(default=8 * 1024**3, gt=0, description="Most bytes an archive may unpack to.")
     max_archive_ratio: float = Field(default=200.0, gt=1, description="Most an archive, or one zip member, may "
                                      "expand (decompressed : compressed) past its first MiB (zip bombs).")
+    max_archive_header_bytes: int = Field(default=1024**2, gt=0, description="Largest extended (PAX or GNU "
+                                          "long-name) headers of one tar member, judged before they are read.")
     max_generate_count: int = Field(default=1_000_000, gt=0, description="Most images one generate job makes.")
     shard_size: int = Field(default=10_000, gt=0, description="Images per zip shard of a generate job.")
     encode_workers: int = Field(default=0, ge=0, description="Processes encoding images (0: one per CPU).")

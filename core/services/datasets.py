@@ -32,7 +32,8 @@ def create_dataset_from_upload(*, session: Session, settings: Settings, name: st
     try:
         archive = staging / "upload"
         _save_upload(upload, archive, settings.max_upload_bytes)
-        limits = ArchiveLimits(settings.max_archive_files, settings.max_archive_bytes, settings.max_archive_ratio)
+        limits = ArchiveLimits(settings.max_archive_files, settings.max_archive_bytes, settings.max_archive_ratio,
+                               settings.max_archive_header_bytes)
         skipped = extract_archive(archive, staging / "images", limits)
         scan = scan_images(staging / "images", prune=True)
         _require_images(scan.image_count, skipped + scan.skipped_count)

@@ -1,8 +1,18 @@
-# One image for the API, the workers, the migrations and Flower; the GPU workers take the CUDA libraries
-# TensorFlow's wheel pulls in (the host needs only the NVIDIA driver and container toolkit).
-FROM python:3.11-slim
-ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 TF_CPP_MIN_LOG_LEVEL=2
+# Two images from one file, each installing its locked requirements (hashes checked) before the code:
+#   --target worker  the workers, `catgan serving` and Flower: TensorFlow with the CUDA libraries as wheels
+#                    (the host needs only the NVIDIA driver and container toolkit); requirements/worker-gpu.txt
+#   --target api     the API, the migrations and the sweeper: no TensorFlow, no CUDA; requirements/api.txt
+# The API is the last stage, so a plain `docker build .` makes the small image.
+FROM python:3.11-slim AS base
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 TF_CPP_MIN_LOG_LEVEL=2
+# The same path in every container that shares the data volume, TF Serving's included: models.config
+# holds absolute base paths, so they must mean the same thing everywhere.
+ENV CATGAN_HOME=/var/lib/catgan
+VOLUME ["/var/lib/catgan"]
 WORKDIR /app
+
+# The code alone; each image installs it with --no-deps over its locked requirements.
+FROM base AS source
 COPY pyproject.toml README.md ./
 COPY catgan catgan
 COPY api api
@@ -11,12 +21,19 @@ COPY serving serving
 COPY gans gans
 COPY core core
 COPY migrations migrations
-# flower: the Celery monitor docker-compose.gpu.yml runs from this image (`celery -A worker.app flower`).
-RUN pip install . "tensorflow[and-cuda]==2.21.0" "flower==2.2.0"
-# The same path in every container that shares the data volume, TF Serving's included: models.config
-# holds absolute base paths, so they must mean the same thing everywhere.
-ENV CATGAN_HOME=/var/lib/catgan
-VOLUME ["/var/lib/catgan"]
+
+FROM base AS worker
+COPY requirements/worker-gpu.txt /tmp/requirements.txt
+RUN pip install --require-hashes -r /tmp/requirements.txt
+COPY --from=source /app /app
+RUN pip install --no-deps .
+CMD ["catgan", "worker"]
+
+FROM base AS api
+COPY requirements/api.txt /tmp/requirements.txt
+RUN pip install --require-hashes -r /tmp/requirements.txt
+COPY --from=source /app /app
+RUN pip install --no-deps .
 EXPOSE 8000
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "4", "--threads", "4", \
      "--timeout", "120", "--graceful-timeout", "30", "--access-logfile", "-", "catgan.wsgi:app"]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.models import Artifact, Dataset, Job, ModelVersion
+from sqlalchemy.orm import Session
+
+from core.models import Artifact, Checkpoint, Dataset, Job, ModelVersion
+from core.services.job_outputs import JobOutputs, job_outputs
 from core.states import JobType
 
 
@@ -33,19 +36,30 @@ def present_progress(progress: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def present_job(job: Job) -> dict[str, Any]:
-    if job.type == JobType.TRAIN:
-        model_version = job.model_versions[-1].id if job.model_versions else None
-    else:
-        model_version = job.source_model_version_id
+def present_checkpoint(checkpoint: Checkpoint) -> dict[str, Any]:
+    data = {c: getattr(checkpoint, c) for c in ("id", "job_id", "step", "epoch", "metrics", "kept", "best")}
+    data["created_at"] = checkpoint.created_at.isoformat()
+    return data
+
+
+def present_job(job: Job, outputs: JobOutputs) -> dict[str, Any]:
+    """The job with the counts and newest few of its artifacts and checkpoints (the rest: their own endpoints)."""
+    model_version = outputs.model_version_id if job.type == JobType.TRAIN else job.source_model_version_id
     return {
         "id": job.id, "type": job.type, "status": job.status, "model": job.model, "dataset": job.dataset_id,
         "params": job.params, "progress": present_progress(job.progress or {}), "metrics": job.metrics,
         "error": job.error, "cancel_requested": job.cancel_requested, "owner": job.owner, "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at, "model_version": model_version,
-        "checkpoints": [{"id": c.id, "step": c.step, "epoch": c.epoch, "metrics": c.metrics, "kept": c.kept,
-                         "best": c.best, "created_at": c.created_at.isoformat()} for c in job.checkpoints],
+        "checkpoint_count": outputs.checkpoint_count,
+        "checkpoints": [present_checkpoint(c) for c in outputs.checkpoints],
         "warnings": job.warnings,
         "resume_from": job.resume_from_checkpoint_id,
-        "artifacts": [present_artifact(a) for a in job.artifacts],
+        "artifact_count": outputs.artifact_count,
+        "artifacts": [present_artifact(a) for a in outputs.artifacts],
     }
+
+
+def present_jobs(session: Session, jobs: list[Job]) -> list[dict[str, Any]]:
+    """Present a page of jobs, their outputs read in a fixed number of queries (not one per job)."""
+    outputs = job_outputs(session=session, job_ids=[job.id for job in jobs])
+    return [present_job(job, outputs[job.id]) for job in jobs]

@@ -84,7 +84,8 @@ class JobCreateSchema(Schema):
     quality = StrictInt(validate=validate.Range(min=1, max=95), metadata={"description": "jpeg quality, default 90"})
     grid = StrictBool(metadata={"description": "also make a preview sheet (default true)"})
     shard_size = StrictInt(validate=validate.Range(min=1, max=1_000_000), metadata={
-        "description": "images per zip shard (default CATGAN_SHARD_SIZE)"})
+        "description": "images per zip shard (default CATGAN_SHARD_SIZE); at least 100, or the job's image count "
+                       "when it is smaller (422 otherwise)"})
     from_photos = StrictBool(metadata={"description": "translate: draw edge sketches from photos first"})
 
     @validates_schema
@@ -131,6 +132,16 @@ class JobListQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+class PageQuerySchema(Schema):
+    cursor = fields.String(validate=validate.Length(max=100), metadata={"description": "next_cursor of the last page"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ArtifactPageQuerySchema(PageQuerySchema):
+    kind = fields.String(validate=validate.Length(min=1, max=32), metadata={
+        "description": "only artifacts of this kind, e.g. images_shard"})
+
+
 class ResultQuerySchema(Schema):
     layout = fields.String(load_default="flat", validate=validate.OneOf(["flat", "shards"]), metadata={
         "description": "flat: every image at the top level; shards: the shard zips (constant memory, for huge jobs)"})
@@ -160,6 +171,27 @@ class ArtifactSchema(Schema):
     info = fields.Dict()
     created_at = Timestamp()
     url = fields.String(metadata={"description": "where to download the content"})
+
+
+class CheckpointSchema(Schema):
+    id = fields.Integer()
+    job_id = fields.Integer()
+    step = fields.Integer()
+    epoch = fields.Integer()
+    metrics = fields.Dict()
+    kept = fields.Boolean(metadata={"description": "still on disk (false once pruned)"})
+    best = fields.Boolean(metadata={"description": "the best by sliced Wasserstein distance"})
+    created_at = fields.String(metadata={"description": "RFC 3339 date-time"})
+
+
+class ArtifactPageSchema(Schema):
+    items = fields.List(fields.Nested(ArtifactSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class CheckpointPageSchema(Schema):
+    items = fields.List(fields.Nested(CheckpointSchema))
+    next_cursor = fields.String(allow_none=True)
 
 
 class ProgressSchema(Schema):
@@ -194,10 +226,12 @@ class JobSchema(Schema):
     finished_at = Timestamp(allow_none=True)
     model_version = fields.Integer(allow_none=True, metadata={
         "description": "train: the version it exported; generate: the version it draws from"})
-    checkpoints = fields.List(fields.Dict())
+    checkpoint_count = fields.Integer(metadata={"description": "all its checkpoints: GET /v1/jobs/{id}/checkpoints"})
+    checkpoints = fields.List(fields.Nested(CheckpointSchema), metadata={"description": "the newest 5, oldest first"})
     warnings = fields.List(fields.String())
     resume_from = fields.Integer(allow_none=True, metadata={"description": "the checkpoint this run started from"})
-    artifacts = fields.List(fields.Nested(ArtifactSchema))
+    artifact_count = fields.Integer(metadata={"description": "all its artifacts: GET /v1/jobs/{id}/artifacts"})
+    artifacts = fields.List(fields.Nested(ArtifactSchema), metadata={"description": "the newest 5, oldest first"})
 
 
 class JobPageSchema(Schema):

@@ -139,9 +139,11 @@ class ModelVersion(Base):
 
 
 class Artifact(Base):
-    """A file a job produced (sample grid, image archive...), stored under the artifact dir."""
+    """A file a job produced (sample grid, image archive...), stored under the artifact dir; one row per name."""
 
     __tablename__ = "artifacts"
+    # a name written again (loss-curve.png, a sample sheet after a resume) replaces its file: one row describes it
+    __table_args__ = (UniqueConstraint("job_id", "name", name="uq_artifacts_job_id_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)

@@ -15,6 +15,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from core.errors import InvalidInput
 
 POSITIVE = validate.Range(min=1)
+# floors on what makes one file and row each: a sample sheet per `sample_every_steps` steps (a run also makes one
+# at its end), a zip shard per `shard_size` images; below them a job makes a row and a file per step or image
+MIN_SAMPLE_EVERY_STEPS = 50
+MIN_SHARD_SIZE = 100
 
 
 def _random_seed() -> int:
@@ -57,7 +61,7 @@ class TrainParams(Schema):
     batch_size = StrictInt(load_default=64, validate=validate.Range(min=1, max=4096))
     checkpoint_every_epochs = StrictInt(load_default=1, validate=POSITIVE)
     keep_checkpoints = StrictInt(load_default=3, validate=validate.Range(min=1, max=1000))
-    sample_every_steps = StrictInt(load_default=100, validate=POSITIVE)
+    sample_every_steps = StrictInt(load_default=100, validate=validate.Range(min=MIN_SAMPLE_EVERY_STEPS))
     swd_every_epochs = StrictInt(load_default=None, allow_none=True, validate=POSITIVE)
     quality_samples = StrictInt(load_default=256, validate=validate.Range(min=16, max=10_000))
     on_divergence = fields.String(load_default="fail", validate=validate.OneOf(["fail", "warn"]))
@@ -172,6 +176,18 @@ def resolve_train_params(model: str, params: dict[str, Any] | None) -> dict[str,
         return TRAIN_PARAMS[model]().load(params or {})
     except ValidationError as exc:
         raise InvalidInput(_describe(exc.messages, "params"), fields={"params": exc.messages}) from exc
+
+
+def check_shard_size(*, shard_size: int, count: int) -> None:
+    """Refuse shards smaller than MIN_SHARD_SIZE images (or than the whole job, when it is smaller).
+
+    Raises:
+        InvalidInput: 422 on `shard_size`.
+    """
+    floor = min(MIN_SHARD_SIZE, max(count, 1))
+    if shard_size < floor:
+        raise InvalidInput(f"shard_size must be at least {floor} for a job of {count} images (each shard is a file "
+                           f"and a row), not {shard_size}", fields={"shard_size": [f"Must be at least {floor}."]})
 
 
 def _describe(messages: Any, prefix: str) -> str:

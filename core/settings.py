@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     max_archive_header_bytes: int = Field(default=1024**2, gt=0, description="Largest extended (PAX or GNU "
                                           "long-name) headers of one tar member, judged before they are read.")
     max_generate_count: int = Field(default=1_000_000, gt=0, description="Most images one generate job makes.")
-    shard_size: int = Field(default=10_000, gt=0, description="Images per zip shard of a generate job.")
+    shard_size: int = Field(default=10_000, ge=100, description="Images per zip shard of a generate job.")
     encode_workers: int = Field(default=0, ge=0, description="Processes encoding images (0: one per CPU).")
     generator_backend: Literal["local", "tfserving"] = Field(
         default="local", description="Where generate/translate jobs run the model: in the worker, or over "
@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     quota_concurrent_jobs: int = Field(default=8, gt=0, description="Queued + running jobs per owner.")
     quota_generate_images: int = Field(default=1_000_000, gt=0, description="Images per generate job per owner.")
     quota_dataset_bytes: int = Field(default=50 * 1024**3, gt=0, description="Bytes of datasets per owner.")
+    quota_artifact_bytes: int = Field(default=200 * 1024**3, gt=0, description="Bytes of artifacts (shards, "
+                                      "sample sheets...) an owner's jobs may store before new jobs are refused.")
     rate_limit: str = Field(default="600 per minute", description="Requests per API key (flask-limiter syntax).")
     inception_weights: Path | None = Field(default=None, description="Keras InceptionV3 no-top weights file "
                                            "for FID/KID (unset: reported unavailable).")

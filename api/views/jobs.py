@@ -14,22 +14,26 @@ from sqlalchemy.orm import Session
 from api import auth
 from api.context import context, transaction
 from api.idempotency import HEADER_DOC, forget, idempotent, remember
-from api.presenters import present_artifact, present_job
+from api.presenters import present_artifact, present_checkpoint, present_jobs
 from api.result_zip import flat_result, shards_result
 from api.schemas import (
+    ArtifactPageQuerySchema,
+    ArtifactPageSchema,
+    CheckpointPageSchema,
     ErrorSchema,
-    ItemsSchema,
     JobCreateSchema,
     JobListQuerySchema,
     JobPageSchema,
     JobSchema,
+    PageQuerySchema,
     ResultQuerySchema,
 )
 from api.validation import json_body, load
 from core.errors import Conflict, ServiceUnavailable
 from core.models import Job
 from core.queue import enqueue_job
-from core.services import artifacts, quotas, submissions
+from core.params import check_shard_size
+from core.services import artifacts, job_outputs, quotas, submissions
 from core.services import jobs as service
 from core.states import JobStatus, JobType
 
@@ -45,15 +49,18 @@ blp = Blueprint("jobs", __name__, url_prefix="/v1/jobs", description="Train and 
 @blp.response(202, JobSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="The model name is another owner's, the version is not "
                   "served, or the Idempotency-Key was used with another body.")
+@blp.alt_response(429, schema=ErrorSchema, description="The owner is at a quota (quota_exceeded): jobs queued or "
+                  "running, or bytes of stored artifacts; the message says which, how much is used and what to do.")
 @blp.alt_response(503, schema=ErrorSchema, description="The job queue is unreachable; the job was not started.")
 def create_job() -> ResponseReturnValue:
     """Queue a train, generate or translate job."""
     data = load(JobCreateSchema(), json_body())
     with transaction() as session:
         job = _create(session, data)
+        _check_shards(job)
         _check_quotas(session, job)
         job_id, job_type = job.id, job.type
-        body, headers = present_job(job), {"Location": f"/v1/jobs/{job_id}"}
+        body, headers = present_jobs(session, [job])[0], {"Location": f"/v1/jobs/{job_id}"}
         remember(session, body, 202, headers)  # a repeat of its Idempotency-Key gets this, and enqueues nothing
     _enqueue_or_fail(job_id, job_type)
     return body, 202, headers
@@ -79,6 +86,14 @@ def _create(session: Session, data: dict[str, Any]) -> Job:
         **caller)
 
 
+def _check_shards(job: Job) -> None:
+    """Hold a generate/translate job to the shard-size floor, now that its image count is known."""
+    if job.type == JobType.TRAIN:
+        return
+    count = job.params["count"] if job.type == JobType.GENERATE else job.dataset.image_count if job.dataset else 0
+    check_shard_size(shard_size=job.params["shard_size"], count=count)
+
+
 def _check_quotas(session: Session, job: Job) -> None:
     """Hold the caller to its owner's quotas (admins are exempt); a refusal rolls the new or resumed job back."""
     if auth.is_admin():
@@ -88,6 +103,7 @@ def _check_quotas(session: Session, job: Job) -> None:
         field = "class_counts" if "class_counts" in job.params else "count"
         quotas.check_generate_count(count=job.params["count"], limit=settings.quota_generate_images, field=field)
     quotas.check_concurrent_jobs(session=session, owner=job.owner, limit=settings.quota_concurrent_jobs)
+    quotas.check_artifact_bytes(session=session, owner=job.owner, limit=settings.quota_artifact_bytes)
 
 
 def _enqueue_or_fail(job_id: int, job_type: str) -> None:
@@ -110,15 +126,15 @@ def list_jobs(**query: Any) -> ResponseReturnValue:
     """Jobs newest first, filtered by status and type, a page at a time (follow `next_cursor`)."""
     with transaction() as session:
         jobs, next_cursor = service.list_jobs(session=session, owner=auth.scope(), **query)
-        return {"items": [present_job(j) for j in jobs], "next_cursor": next_cursor}
+        return {"items": present_jobs(session, jobs), "next_cursor": next_cursor}
 
 
 @blp.route("/<int:job_id>", methods=["GET"])
 @blp.response(200, JobSchema)
 def get_job(job_id: int) -> ResponseReturnValue:
-    """One job with its progress, metrics and artifacts."""
+    """One job with its progress, metrics, and the counts and newest few of its artifacts and checkpoints."""
     with transaction() as session:
-        return present_job(service.get_job(session=session, job_id=job_id, owner=auth.scope()))
+        return present_jobs(session, [service.get_job(session=session, job_id=job_id, owner=auth.scope())])[0]
 
 
 @blp.route("/<int:job_id>/cancel", methods=["POST"])
@@ -129,17 +145,29 @@ def cancel_job(job_id: int) -> ResponseReturnValue:
     with transaction() as session:
         service.request_cancel(session=session, job_id=job_id, owner=auth.scope())
     with transaction() as session:
-        return present_job(service.get_job(session=session, job_id=job_id, owner=auth.scope()))
+        return present_jobs(session, [service.get_job(session=session, job_id=job_id, owner=auth.scope())])[0]
 
 
 @blp.route("/<int:job_id>/artifacts", methods=["GET"])
-@blp.response(200, ItemsSchema)
-def list_artifacts(job_id: int) -> ResponseReturnValue:
-    """The files a job produced."""
+@blp.arguments(ArtifactPageQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, ArtifactPageSchema)
+def list_artifacts(job_id: int, **query: Any) -> ResponseReturnValue:
+    """The files a job produced, oldest first, a page at a time (follow `next_cursor`)."""
     with transaction() as session:
-        job = service.get_job(session=session, job_id=job_id, owner=auth.scope())
-        return {"items": [present_artifact(a) for a in job.artifacts]}
+        service.get_job(session=session, job_id=job_id, owner=auth.scope())
+        items, next_cursor = job_outputs.page_artifacts(session=session, job_id=job_id, **query)
+        return {"items": [present_artifact(a) for a in items], "next_cursor": next_cursor}
 
+
+@blp.route("/<int:job_id>/checkpoints", methods=["GET"])
+@blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, CheckpointPageSchema)
+def list_checkpoints(job_id: int, **query: Any) -> ResponseReturnValue:
+    """The checkpoints a train job recorded, oldest first, a page at a time (follow `next_cursor`)."""
+    with transaction() as session:
+        service.get_job(session=session, job_id=job_id, owner=auth.scope())
+        items, next_cursor = job_outputs.page_checkpoints(session=session, job_id=job_id, **query)
+        return {"items": [present_checkpoint(c) for c in items], "next_cursor": next_cursor}
 
 
 @blp.route("/<int:job_id>/resume", methods=["POST"])
@@ -156,7 +184,7 @@ def resume_job(job_id: int) -> ResponseReturnValue:
     _enqueue_or_fail(job_id, job_type)
     with transaction() as session:
         job = service.get_job(session=session, job_id=job_id, owner=auth.scope())
-        return present_job(job), 202, {"Location": f"/v1/jobs/{job_id}"}
+        return present_jobs(session, [job])[0], 202, {"Location": f"/v1/jobs/{job_id}"}
 
 
 @blp.route("/<int:job_id>/result", methods=["GET"])
@@ -175,12 +203,14 @@ def download_result(job_id: int, layout: str) -> ResponseReturnValue:
         if job.type == JobType.TRAIN:
             raise Conflict("a train job has no result archive; see its artifacts and model version",
                            code="no_result_archive")
-        shards = sorted((a for a in job.artifacts if a.kind == artifacts.SHARD_KIND), key=lambda a: a.info["shard"])
+        files = job_outputs.artifacts_of_kind(session=session, job_id=job_id,
+                                              kinds=(artifacts.SHARD_KIND, "preview_grid"))
+        shards = sorted((a for a in files if a.kind == artifacts.SHARD_KIND), key=lambda a: a.info["shard"])
         if not shards:
             raise Conflict(f"job {job_id} has no finished shard yet (status {job.status}); try again later",
                            code="no_result_yet")
         paths = [artifacts.artifact_file(a, settings) for a in shards]
-        extras = {a.name: artifacts.artifact_file(a, settings) for a in job.artifacts if a.kind == "preview_grid"}
+        extras = {a.name: artifacts.artifact_file(a, settings) for a in files if a.kind == "preview_grid"}
         partial, name = job.status != JobStatus.SUCCEEDED, f"job-{job_id}-{job.type}.zip"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "X-Catgan-Partial": str(partial).lower()}
     if layout == "shards":

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
-from core.models import Artifact, Checkpoint
+from core.models import Artifact, Checkpoint, utcnow
 from core.services.owners import visible
 from core.settings import Settings
 from core.storage import resolve_inside, sha256_file, write_atomic
@@ -37,12 +37,21 @@ def add_artifact_bytes(*, session: Session, settings: Settings, job_id: int, kin
 
 def add_artifact_file(*, session: Session, settings: Settings, job_id: int, kind: str, path: Path,
                       content_type: str, info: dict[str, Any] | None = None) -> Artifact:
-    """Record a file already complete in the job's artifact dir."""
+    """Record a file already complete in the job's artifact dir.
+
+    A name already recorded for the job (loss-curve.png, grid.png, a sample sheet made again after a resume) was
+    written over: its row is updated to describe the new file, so it never answers 409 for the old bytes.
+    """
     assert settings.artifact_dir is not None
-    artifact = Artifact(job_id=job_id, kind=kind, name=path.name,
-                        path=os.path.relpath(path, settings.artifact_dir), size=path.stat().st_size,
-                        sha256=sha256_file(path), content_type=content_type, info=info or {})
-    session.add(artifact)
+    values = {"kind": kind, "path": os.path.relpath(path, settings.artifact_dir), "size": path.stat().st_size,
+              "sha256": sha256_file(path), "content_type": content_type, "info": info or {}, "created_at": utcnow()}
+    artifact = session.scalar(select(Artifact).where(Artifact.job_id == job_id, Artifact.name == path.name))
+    if artifact is None:
+        artifact = Artifact(job_id=job_id, name=path.name, **values)
+        session.add(artifact)
+    else:
+        for column, value in values.items():
+            setattr(artifact, column, value)
     session.flush()
     return artifact
 

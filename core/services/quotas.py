@@ -1,4 +1,4 @@
-"""Per-owner quotas: concurrent jobs, images per generate job, bytes of uploaded datasets.
+"""Per-owner quotas: concurrent jobs, images per generate job, bytes of uploaded datasets and of stored artifacts.
 
 Admins are exempt (callers pass no quota for them). A check runs after the new row is added, inside its
 transaction, and holds the owner's lock until commit, so racing requests cannot overshoot: on SQLite the
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, PayloadTooLarge, QuotaExceeded
-from core.models import Dataset, Job
+from core.models import Artifact, Dataset, Job
 from core.states import JobStatus
 
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
@@ -65,3 +65,19 @@ def check_dataset_bytes(*, session: Session, owner: str, new_bytes: int, limit: 
         raise PayloadTooLarge(f"this dataset ({new_bytes} bytes) would take owner {owner!r} past the dataset quota: "
                               f"{used} of {limit} bytes used (CATGAN_QUOTA_DATASET_BYTES); upload fewer images "
                               "or ask an admin for more room", code="quota_exceeded")
+
+
+def artifact_bytes(*, session: Session, owner: str) -> int:
+    """Bytes of the artifacts (shards, sheets, curves...) the jobs of `owner` have stored, as recorded."""
+    query = (select(func.coalesce(func.sum(Artifact.size), 0)).select_from(Artifact)
+             .join(Job, Job.id == Artifact.job_id).where(Job.owner == owner))
+    return int(session.scalar(query) or 0)
+
+
+def check_artifact_bytes(*, session: Session, owner: str, limit: int) -> None:
+    """Refuse a new or resumed job while `owner`'s jobs already store `limit` bytes of artifacts or more."""
+    used = artifact_bytes(session=session, owner=owner)
+    if used >= limit:
+        raise QuotaExceeded(f"the jobs of owner {owner!r} store {used} bytes of artifacts, the most allowed is {limit} "
+                            "(CATGAN_QUOTA_ARTIFACT_BYTES); download what you need and ask an admin to remove old "
+                            "jobs' artifacts or raise the quota, then submit again")

@@ -3,11 +3,16 @@
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
 
 from core.migrate import alembic_config, current_revision, upgrade_database
 from core.models import Base
 from core.settings import Settings
+
+def _head(settings: Settings) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(settings.db_url)).get_current_head()
+
 
 TABLES = {
     "alembic_version", "api_keys", "artifacts", "checkpoints", "datasets", "idempotency_keys",
@@ -24,7 +29,7 @@ def test_upgrade_builds_the_schema_the_models_describe(settings: Settings) -> No
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     finally:
         engine.dispose()
-    assert current_revision(settings) == "0004"
+    assert current_revision(settings) == _head(settings)
 
 
 def test_downgrade_then_upgrade_again(settings: Settings) -> None:
@@ -35,4 +40,32 @@ def test_downgrade_then_upgrade_again(settings: Settings) -> None:
     finally:
         engine.dispose()
     upgrade_database(settings)
-    assert current_revision(settings) == "0004"
+    assert current_revision(settings) == _head(settings)
+
+
+def test_0005_keeps_the_newest_row_of_each_artifact_name(settings: Settings) -> None:
+    """A database holding rows written again under one name (before 0005) keeps one row per name, the newest."""
+    command.downgrade(alembic_config(settings.db_url), "0004")
+    engine = create_engine(settings.db_url)
+    row = ("INSERT INTO artifacts (id, job_id, kind, name, path, size, sha256, content_type, info, created_at) "
+           "VALUES (:id, :job, 'loss_curve', :name, :path, :size, :sha, 'image/png', '{}', '2024-01-01T00:00:00')")
+    rows = [(1, 1, "loss-curve.png", 10), (2, 1, "grid.png", 20), (3, 1, "loss-curve.png", 30),
+            (4, 2, "loss-curve.png", 40), (5, 1, "loss-curve.png", 50)]
+    try:
+        with engine.begin() as conn:
+            for job in (1, 2):
+                conn.execute(text("INSERT INTO jobs (id, type, status, model, params, progress, metrics, "
+                                  "cancel_requested, created_at) VALUES (:id, 'train', 'succeeded', 'dcgan', '{}', "
+                                  "'{}', '{}', false, '2024-01-01T00:00:00')"), {"id": job})
+            for id_, job, name, size in rows:
+                conn.execute(text(row), {"id": id_, "job": job, "name": name, "path": f"job-{job}/{name}",
+                                         "size": size, "sha": f"{id_:064d}"})
+        upgrade_database(settings)
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT id, job_id, name, size FROM artifacts ORDER BY id")).all()
+        assert [tuple(r) for r in kept] == [(2, 1, "grid.png", 20), (4, 2, "loss-curve.png", 40),
+                                            (5, 1, "loss-curve.png", 50)]
+        assert {c["name"] for c in inspect(engine).get_unique_constraints("artifacts")} == {"uq_artifacts_job_id_name"}
+    finally:
+        engine.dispose()
+    assert current_revision(settings) == _head(settings)

@@ -233,7 +233,7 @@ def test_long_running_services_restart_and_workers_get_time_to_checkpoint() -> N
 
 def test_flower_monitors_the_broker() -> None:
     flower = _services()["flower"]
-    assert "flower" in flower["command"]
+    assert "exec celery -A worker.app flower --port=5555" in flower["command"][-1]
     assert flower["depends_on"]["redis"]["condition"] == "service_healthy"
 
 

@@ -8,6 +8,7 @@ from flask import Flask
 from api.auth import install_auth
 from api.context import EXTENSION, ApiContext
 from api.errors import register_error_handlers
+from api.instrumentation import install_instrumentation
 from api.openapi import CatganApi
 from api.ratelimit import install_rate_limit
 from api.schemas import DatasetFolderSchema, JobCreateSchema, LabelSchema, PolicySchema
@@ -40,6 +41,7 @@ def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
     engine = make_engine(settings)
     app.extensions[EXTENSION] = ApiContext(settings=settings, engine=engine, sessions=make_session_factory(engine),
                                            celery=celery or make_celery(settings))
+    install_instrumentation(app, settings)  # first: request ids and latencies cover the hooks below
     install_rate_limit(app, settings)  # before auth: requests with a bad key are limited by address
     install_auth(app, settings)
     api = CatganApi(app)

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import tensorflow as tf  # noqa: E402
 
-from gans.config import DCGANConfig  # noqa: E402
+from gans.configs.dcgan import DCGANConfig  # noqa: E402
 from gans.data import image_folder_dataset  # noqa: E402
 from gans.dcgan import build as build_dcgan  # noqa: E402
 

@@ -49,13 +49,14 @@ def publish(settings: Settings) -> None:
 
     from core import db, serving_config
     from core.services import models
-    from gans import config, export
+    from gans import export
+    from gans.configs.dcgan import DCGANConfig
     from gans.nets import dcgan
     from serving.repository import ModelRepository
 
     keras.utils.set_random_seed(0)
-    generator = dcgan.build_generator(config.DCGANConfig(image_size=64, g_filters=128, d_filters=32,
-                                                         kernel_size=4, z_dim=Z_DIM))
+    generator = dcgan.build_generator(DCGANConfig(image_size=64, g_filters=128, d_filters=32,
+                                                  kernel_size=4, z_dim=Z_DIM))
     kernel, bias = generator.get_layer("to_rgb").get_weights()
     generator.get_layer("to_rgb").set_weights([kernel * RGB_GAIN, bias])
     repository = ModelRepository(settings.model_repository)  # type: ignore[arg-type]

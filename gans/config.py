@@ -1,38 +1,51 @@
-"""Hyper-parameters of the GANs, as plain dataclasses (no TensorFlow import here).
+"""The fields every model's config shares, and the checks configs run (no TensorFlow import here).
 
-The API and the database validate and store these without loading TensorFlow, so this module
-must stay importable on its own.
+The API and the database validate and store configs without loading TensorFlow, so this module
+must stay importable on its own. Each model's own config lives in gans/configs/<name>.py; every
+user param is declared with gans.contract.param, whose bounds `check_params` enforces.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from dataclasses import dataclass
 from typing import Any
 
-IMAGE_SIZES = (32, 64, 128)
-
+from gans.contract import ParamInfo, Signature, TensorField, internal, is_param, param, param_info
+from gans.errors import ConfigError
 
 DIVERGENCE_ACTIONS = ("fail", "warn")
+MAX_SEED = 2**31 - 1
+# Bounds shared by the models' param() declarations: param(2e-4, **LEARNING_RATE).
+LEARNING_RATE: dict[str, Any] = {"min": 0, "max": 1, "min_exclusive": True}  # (0, 1]
+BETA1: dict[str, Any] = {"min": 0, "max": 1, "max_exclusive": True}  # [0, 1): Adam's first-moment decay
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrainingConfig:
-    """The fields every model's config shares: schedule, bookkeeping, guards (defaults commented)."""
+    """The fields every model's config shares: schedule, bookkeeping, guards."""
 
-    batch_size: int = 64
-    epochs: int = 10  # the run's target; a resumed run continues to it, it does not add this many
-    max_steps: int | None = None  # stop after this many optimizer steps overall (None: epochs)
-    max_seconds: float | None = None  # wall-clock budget of one run; reaching it ends the run normally
-    checkpoint_every_epochs: int = 1
-    keep_checkpoints: int = 3  # the newest K checkpoints stay on disk (plus the best by SWD)
-    sample_every_steps: int = 100
-    swd_every_epochs: int | None = None  # also measure the sliced Wasserstein distance every N epochs
-    quality_samples: int = 256  # images per set for the sliced Wasserstein distance
-    on_divergence: str = "fail"  # "fail" stops the job on NaN/inf, a stuck D or mode collapse; "warn" flags it
-    seed: int = 0  # same seed + same data = same run, also across a resume
-    jit_compile: bool = False  # XLA; about 10x slower on a small CPU, so off by default
+    batch_size: int = param(64, min=1, max=4096, doc="images per optimizer step")
+    epochs: int = param(10, min=1, max=100_000,
+                        doc="the run's target; a resumed run continues to it, it does not add this many")
+    max_steps: int | None = param(None, min=1, max=100_000_000,
+                                  doc="stop after this many optimizer steps overall (null: run the epochs)")
+    max_seconds: float | None = param(None, min=0, min_exclusive=True,
+                                      doc="wall-clock budget of one run; reaching it ends the run normally")
+    checkpoint_every_epochs: int = param(1, min=1, doc="save a checkpoint every N epochs")
+    keep_checkpoints: int = param(3, min=1, max=1000,
+                                  doc="the newest K checkpoints stay on disk (plus the best by SWD)")
+    sample_every_steps: int = param(100, min=1, doc="write a sample sheet every N steps")
+    swd_every_epochs: int | None = param(None, min=1,
+                                         doc="also measure the sliced Wasserstein distance every N epochs")
+    quality_samples: int = param(256, min=16, max=10_000, doc="images per set for the sliced Wasserstein distance")
+    on_divergence: str = param("fail", choices=DIVERGENCE_ACTIONS,
+                               doc='"fail" stops the job on NaN/inf, a stuck D or mode collapse; "warn" flags it')
+    seed: int = param(0, min=0, max=MAX_SEED,
+                      doc="same seed + same data = same run, also across a resume (the API draws one when none is given)")
+    jit_compile: bool = internal(False, doc="XLA, a deployment setting; about 10x slower on a small CPU, so off")
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict, the inverse of from_dict."""
@@ -44,85 +57,95 @@ class TrainingConfig:
         return cls(**d)
 
     def validate_training(self) -> None:
-        """Raise ValueError naming the first bad common field."""
-        for name in ("batch_size", "epochs", "checkpoint_every_epochs", "keep_checkpoints",
-                     "sample_every_steps", "quality_samples"):
-            _check_positive_int(name, getattr(self, name))
-        for name in ("max_steps", "swd_every_epochs"):
-            if getattr(self, name) is not None:
-                _check_positive_int(name, getattr(self, name))
-        if self.max_seconds is not None:
-            _check_in_range("max_seconds", self.max_seconds, 0.0, math.inf, "> 0")
-        if not _is_int(self.seed) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if self.on_divergence not in DIVERGENCE_ACTIONS:
-            raise ValueError(f"on_divergence must be one of {DIVERGENCE_ACTIONS}, got {self.on_divergence!r}")
-        if not isinstance(self.jit_compile, bool):
-            raise ValueError(f"jit_compile must be true or false, got {self.jit_compile!r}")
+        """Raise ConfigError naming the first field outside its declared type or bounds."""
+        check_params(self)
 
 
-@dataclass(frozen=True, kw_only=True)
-class DCGANConfig(TrainingConfig):
-    """Everything that defines one DCGAN run; the defaults are the CatDCGAN recipe at 64 px."""
+def check_params(config: Any) -> None:
+    """Raise ConfigError naming the first field of config whose value breaks its declaration.
 
-    image_size: int = 64  # 32, 64 or 128; output (image_size, image_size, 3)
-    z_dim: int = 100  # length of the latent vector z
-    g_filters: int = 1024  # channels of G's first (8x8) feature map; halves each up-sampling stage
-    d_filters: int = 64  # channels of the discriminator's first conv; doubles each stage
-    kernel_size: int = 5  # of every (transposed) conv; 4 is ~1.5x cheaper (the narrow CPU variant)
-    lr_d: float = 5e-5  # the recipe's D rate, 4x below G's, so that D does not overpower G
-    lr_g: float = 2e-4
-    beta1: float = 0.5  # Adam's first-moment decay; 0.9 makes GAN training oscillate
-    label_smoothing: float = 0.9  # target for real images in D's loss (one-sided)
-    diffaugment: bool = False  # DiffAugment (colour, translation, cutout) on every image D sees
-    ema_decay: float | None = None  # e.g. 0.999: keep an EMA copy of G, used for samples and export
-
-    @property
-    def generator_stages(self) -> int:
-        """Return the number of stride-2 up-sampling stages from 8x8 to image_size."""
-        return int(math.log2(self.image_size // 8))
-
-    def validate(self) -> DCGANConfig:
-        """Raise ValueError naming the first bad field; return self so calls can chain."""
-        self.validate_training()
-        if not _is_int(self.image_size) or self.image_size not in IMAGE_SIZES:
-            raise ValueError(f"image_size must be one of {IMAGE_SIZES}, got {self.image_size!r}")
-        for name in ("z_dim", "g_filters", "d_filters", "kernel_size"):
-            _check_positive_int(name, getattr(self, name))
-        # Every up-sampling stage halves the channels; the last one must keep >= 1.
-        hidden = self.generator_stages
-        if self.g_filters % 2**hidden:
-            raise ValueError(f"g_filters must be divisible by {2**hidden} at image_size "
-                             f"{self.image_size} (it halves {hidden} times), got {self.g_filters}")
-        for name in ("lr_d", "lr_g"):
-            _check_in_range(name, getattr(self, name), 0.0, math.inf, "> 0")
-        _check_in_range("beta1", self.beta1, 0.0, 1.0, "in [0, 1)", low_open=False, high_open=True)
-        _check_in_range("label_smoothing", self.label_smoothing, 0.0, 1.0, "in (0, 1]",
-                        high_open=False)
-        if self.ema_decay is not None:
-            _check_in_range("ema_decay", self.ema_decay, 0.0, 1.0, "in (0, 1) or None")
-        if not isinstance(self.diffaugment, bool):
-            raise ValueError(f"diffaugment must be true or false, got {self.diffaugment!r}")
-        return self
+    Params are checked against their type and param() bounds; internal fields of a plain type
+    (int, float, bool, str) against their type only.
+    """
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if is_param(f):
+            check_param(param_info(f, hints[f.name]), value)
+        elif hints[f.name] in (int, float, bool, str):
+            check_type(f.name, value, hints[f.name])
 
 
-def _is_int(value: Any) -> bool:
+def check_param(info: ParamInfo, value: Any) -> None:
+    """Raise ConfigError unless value fits the param's type, choices and bounds."""
+    if value is None and info.nullable:
+        return
+    check_type(info.name, value, info.type, nullable=info.nullable)
+    if info.choices is not None and value not in info.choices:
+        raise ConfigError(f"{info.name} must be one of {list(info.choices)}, got {value!r}")
+    if info.type in (int, float):
+        low = -math.inf if info.min is None else info.min
+        high = math.inf if info.max is None else info.max
+        ok = (value > low if info.min_exclusive else value >= low) and (
+            value < high if info.max_exclusive else value <= high)
+        if not ok:
+            raise ConfigError(f"{info.name} must be {describe_range(info)}, got {value!r}")
+
+
+def check_type(name: str, value: Any, kind: type, *, nullable: bool = False) -> None:
+    """Raise ConfigError unless value is of kind (an int for float too; bools are not numbers; floats finite)."""
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = is_int(value)
+    elif kind is float:
+        ok = is_number(value)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        wording = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}[kind]
+        raise ConfigError(f"{name} must be {wording}{' or null' if nullable else ''}, got {value!r}")
+
+
+def describe_range(info: ParamInfo) -> str:
+    """Return the param's bounds in words, e.g. 'a number in (0, 1]' or 'an integer >= 1'."""
+    noun = "an integer" if info.type is int else "a number"
+    if info.min is not None and info.max is not None:
+        return (f"{noun} in {'(' if info.min_exclusive else '['}{info.min}, "
+                f"{info.max}{')' if info.max_exclusive else ']'}")
+    if info.min is not None:
+        return f"{noun} {'>' if info.min_exclusive else '>='} {info.min}"
+    if info.max is not None:
+        return f"{noun} {'<' if info.max_exclusive else '<='} {info.max}"
+    return noun
+
+
+def is_int(value: Any) -> bool:
     """Tell ints from bools, which Python counts as ints."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_positive_int(name: str, value: Any) -> None:
-    """Raise ValueError unless value is an int >= 1."""
-    if not _is_int(value) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def is_number(value: Any) -> bool:
+    """Tell finite real numbers (ints included) from bools, NaN, inf and everything else."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_in_range(name: str, value: Any, low: float, high: float, wording: str, *,
-                    low_open: bool = True, high_open: bool = True) -> None:
-    """Raise ValueError unless value is a real number in the given interval."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high)
+def check_positive_int(name: str, value: Any) -> None:
+    """Raise ConfigError unless value is an int >= 1."""
+    if not is_int(value) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def check_in_range(name: str, value: Any, low: float, high: float, wording: str, *,
+                   low_open: bool = True, high_open: bool = True) -> None:
+    """Raise ConfigError unless value is a real number in the given interval."""
+    ok = is_number(value) and (value > low if low_open else value >= low) and (
+        value < high if high_open else value <= high)
     if not ok:
-        raise ValueError(f"{name} must be a number {wording}, got {value!r}")
+        raise ConfigError(f"{name} must be a number {wording}, got {value!r}")
+
+
+def latent_signature(z_dim: int, image_size: int, channels: int) -> Signature:
+    """Return an unconditional export's signature: z float32 (N, z_dim) -> images uint8 (N, S, S, C)."""
+    return Signature(inputs=(TensorField("z", "float32", (None, z_dim)),),
+                     outputs=(TensorField("images", "uint8", (None, image_size, image_size, channels)),))

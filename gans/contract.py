@@ -126,14 +126,19 @@ class ModelDeclaration:
         length of input "z", None when there is none (image-to-image); "classes" (label i = classes[i])
         is present only for conditional models.
         """
-        signature = self.signature(config)
-        images = signature.outputs[0]
-        z_dim = signature.input("z").shape[-1] if "z" in signature.input_names else None
-        record = {"kind": str(self.kind), "signature": signature.to_dict(), "image_size": images.shape[1],
-                  "channels": images.shape[-1], "z_dim": z_dim}
-        if self.kind is ModelKind.CONDITIONAL:
-            record["classes"] = list(config.class_names)
-        return record
+        classes = config.class_names if self.kind is ModelKind.CONDITIONAL else None
+        return make_record(self.kind, self.signature(config), classes)
+
+
+def make_record(kind: ModelKind, signature: Signature, classes: Any = None) -> dict[str, Any]:
+    """Return ModelDeclaration.record's JSON for a model of kind serving signature (classes: conditional only)."""
+    images = signature.outputs[0]
+    z_dim = signature.input("z").shape[-1] if "z" in signature.input_names else None
+    record = {"kind": str(kind), "signature": signature.to_dict(), "image_size": images.shape[1],
+              "channels": images.shape[-1], "z_dim": z_dim}
+    if kind is ModelKind.CONDITIONAL:
+        record["classes"] = list(classes)
+    return record
 
 
 def param(default: Any, *, min: float | None = None, max: float | None = None,  # noqa: A002

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from gans.errors import DatasetError
+
 # What tf.io.decode_image can read; other files (webp, tiff, text...) are not listed at all.
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp"})
 
@@ -57,11 +59,11 @@ def image_folder_dataset(directory: str | Path, image_size: int, batch_size: int
 
     Raises:
         FileNotFoundError: the folder does not exist.
-        ValueError: the folder holds no image files.
+        DatasetError: the folder holds no image files.
     """
     paths = list_images(directory)
     if not paths:
-        raise ValueError(f"no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {directory}")
+        raise DatasetError(f"no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {directory}")
     if epoch is None:
         files = tf.data.Dataset.from_tensor_slices(paths).shuffle(
             len(paths), seed=seed, reshuffle_each_iteration=True)

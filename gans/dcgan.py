@@ -1,4 +1,4 @@
-"""The DCGAN as a ModelSpec: CatDCGAN on image folders, z → RGB images."""
+"""DCGAN (the CatDCGAN recipe): a keras.Model whose train_step plays one round of the two-player game, and its SPEC."""
 
 from __future__ import annotations
 
@@ -9,18 +9,85 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gans.config import DCGANConfig
-from gans.data import count_images, image_folder_dataset, list_images, load_image
-from gans.export import export_generator, to_uint8
-from gans.grid import image_grid
-from gans.models import DCGAN
+from gans.augment import diff_augment
+from gans.common import count_folder_images, folder_batches, latent_sheet, quality_pair, sheet_latents
+from gans.configs.dcgan import DECLARATION, DCGANConfig
+from gans.export import export_declared, serve_latents
+from gans.losses import sigmoid_bce
+from gans.nets.dcgan import build_discriminator, build_generator
 from gans.spec import ModelSpec
+from gans.two_player import TwoPlayerGAN
 
-SAMPLE_COUNT = 64  # an 8x8 sheet
+
+class DCGAN(TwoPlayerGAN):
+    """Generator and discriminator trained in turn: D one step, then G one step (keras-io style)."""
+
+    def __init__(self, config: DCGANConfig, **kwargs):
+        # The rng (latents, DiffAugment draws) is checkpointed, so a restored run replays exactly.
+        super().__init__(config, build_generator(config), build_discriminator(config), **kwargs)
+        self.ema_generator = None
+        if config.ema_decay is not None:
+            self.ema_generator = build_generator(config)
+            self.ema_generator.set_weights(self.generator.get_weights())
+        self.ema_updates = tf.Variable(0, dtype=tf.int64, trainable=False)  # for the EMA warm-up
+
+    def trackables(self) -> dict[str, object]:
+        """Everything a checkpoint holds for an exact resume, the EMA copy included."""
+        objects = super().trackables()
+        if self.ema_generator is not None:
+            objects |= {"ema_generator": self.ema_generator, "ema_updates": self.ema_updates}
+        return objects
+
+    @property
+    def sampler(self) -> keras.Model:
+        """Return the generator to sample and export with: the EMA copy when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def _see(self, images: tf.Tensor) -> tf.Tensor:
+        """Return what D sees of images: DiffAugmented when configured."""
+        return diff_augment(images, self.rng) if self.config.diffaugment else images
+
+    def train_step(self, batch: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Update D on real vs fake, then G to fool the updated D; batch (B, S, S, 3)."""
+        real = batch[0] if isinstance(batch, tuple) else batch  # fit() may wrap it in a tuple
+        batch_size = tf.shape(real)[0]
+
+        # 1. Discriminator: real images towards label_smoothing (one-sided), fakes towards 0.
+        fake = self.generator(self.rng.normal([batch_size, self.config.z_dim]), training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(self._see(real), training=True)  # (B, 1)
+            fake_logits = self.discriminator(self._see(fake), training=True)  # (B, 1)
+            d_loss = (sigmoid_bce(real_logits, self.config.label_smoothing)
+                      + sigmoid_bce(fake_logits, 0.0))
+        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
+
+        # 2. Generator: fresh latents, pushed towards D saying "real" (target 1, no smoothing).
+        z = self.rng.normal([batch_size, self.config.z_dim])  # (B, z_dim)
+        with tf.GradientTape() as tape:
+            fake_logits = self.discriminator(self._see(self.generator(z, training=True)),
+                                             training=True)
+            g_loss = sigmoid_bce(fake_logits, 1.0)
+        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
+        self._update_ema()
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    def _update_ema(self) -> None:
+        """Move the EMA generator towards G; moving BatchNorm statistics are averaged too."""
+        if self.ema_generator is None:
+            return
+        # Warm-up as tf.train.ExponentialMovingAverage(num_updates=...): early on the average follows G
+        # closely, so a short run's samples and export are not still the untrained initial weights.
+        updates = tf.cast(self.ema_updates.assign_add(1), tf.float32)
+        decay = tf.minimum(self.config.ema_decay, (1.0 + updates) / (10.0 + updates))
+        for ema_var, var in zip(self.ema_generator.weights, self.generator.weights, strict=True):
+            ema_var.assign(decay * ema_var + (1.0 - decay) * var)
 
 
 def build(config: DCGANConfig) -> DCGAN:
-    """The DCGAN with the recipe's two Adam optimizers; weights seeded by config.seed."""
+    """Build the DCGAN with the recipe's two Adam optimizers; weights seeded by config.seed."""
+    config.validate()
     keras.utils.set_random_seed(config.seed)
     model = DCGAN(config)
     model.compile(d_optimizer=keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
@@ -28,51 +95,29 @@ def build(config: DCGANConfig) -> DCGAN:
     return model
 
 
-def count_examples(config: DCGANConfig, data_dir: Path) -> int:
-    """Images in the folder; fewer than a batch is an error the user can fix."""
-    count = count_images(data_dir)
-    if count < config.batch_size:
-        raise ValueError(f"dataset has {count} images, fewer than batch_size {config.batch_size}")
-    return count
-
-
 def epoch_dataset(config: DCGANConfig, data_dir: Path, epoch: int) -> tf.data.Dataset:
-    """Batches of epoch `epoch`, in an order fixed by (seed, epoch)."""
-    return image_folder_dataset(data_dir, config.image_size, config.batch_size, config.seed, epoch=epoch)
-
-
-def fixed_latents(config: DCGANConfig, count: int, stream: int) -> tf.Tensor:
-    """Latents that depend only on the seed: every sheet shows the same cats. # (count, z_dim)"""
-    return tf.random.stateless_normal((count, config.z_dim), seed=[config.seed, stream])
-
-
-def sample_inputs(config: DCGANConfig, _data_dir: Path) -> tf.Tensor:
-    return fixed_latents(config, SAMPLE_COUNT, 7)
-
-
-def sample_sheet(model: DCGAN, z: tf.Tensor) -> np.ndarray:
-    """An 8x8 sheet from the sampler (the EMA generator when kept), inference mode."""
-    return image_grid(to_uint8(model.sampler(z, training=False)).numpy())
-
-
-def real_images(data_dir: Path, image_size: int, count: int, channels: int = 3) -> np.ndarray:
-    """`count` dataset images (evenly spread over the sorted files) as the model sees them, uint8."""
-    paths = list_images(data_dir)
-    picks = [paths[i] for i in np.linspace(0, len(paths) - 1, min(count, len(paths))).astype(int)]
-    return np.stack([to_uint8(load_image(tf.constant(p), image_size, channels)).numpy() for p in picks])
+    """Return the batches of epoch `epoch`, in an order fixed by (seed, epoch)."""
+    return folder_batches(data_dir, config.image_size, 3, config.batch_size, config.seed, epoch)
 
 
 def quality_images(model: DCGAN, config: DCGANConfig, data_dir: Path, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Real images vs samples from fixed latents, for the sliced Wasserstein distance."""
-    real = real_images(data_dir, config.image_size, count)
-    fake = to_uint8(model.sampler(fixed_latents(config, len(real), 11), training=False)).numpy()
-    return real, fake
+    """Return real images vs samples of the sampler from fixed latents, for the sliced Wasserstein distance."""
+    return quality_pair(model.sampler, data_dir, config.image_size, 3, config.z_dim, count, config.seed)
 
 
 def export(model: DCGAN, config: DCGANConfig, export_dir: Path, metadata: dict[str, Any]) -> None:
-    export_generator(model.sampler, export_dir, config.z_dim, metadata={"model": "dcgan", **metadata})
+    """Save the sampler (the EMA generator when kept): serving_default z -> {"images": uint8}."""
+    export_declared(DECLARATION, config, export_dir, serve_latents(model.sampler), {"generator": model.sampler},
+                    metadata)
 
 
-SPEC = ModelSpec(name="dcgan", config_type=DCGANConfig, build=build, count_examples=count_examples,
-                 epoch_dataset=epoch_dataset, sample_inputs=sample_inputs, sample_sheet=sample_sheet,
-                 quality_images=quality_images, export=export)
+SPEC = ModelSpec(
+    declaration=DECLARATION,
+    build=build,
+    count_examples=lambda config, data_dir: count_folder_images(data_dir, config.batch_size),
+    epoch_dataset=epoch_dataset,
+    sample_inputs=lambda config, data_dir: sheet_latents(config.z_dim, config.seed),
+    sample_sheet=latent_sheet,
+    quality_images=quality_images,
+    export=export,
+)

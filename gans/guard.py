@@ -6,14 +6,14 @@ import math
 
 import numpy as np
 
+from gans.errors import TrainingDiverged
+
+__all__ = ["DivergenceGuard", "TrainingDiverged", "sample_diversity"]
+
 STUCK_D_LOSS = 1e-3  # D this sure of itself gives G no gradient to learn from
 STUCK_STEPS = 50  # ...for this many steps in a row
 COLLAPSE_DISTANCE = 0.01  # mean pairwise |a - b| of the fixed-latent samples, on a 0..1 scale
 DIVERSE = 0.04  # ...after having been at least this varied
-
-
-class TrainingDiverged(ValueError):
-    """Training went somewhere it cannot come back from; the message says what was seen."""
 
 
 class DivergenceGuard:

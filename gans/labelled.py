@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from gans.configs.cgan import MIN_CLASSES
 from gans.data import list_images, load_image
+from gans.errors import DatasetError
 
-MIN_CLASSES = 2
 # The permutation stream of labelled_sample: an "epoch" no run reaches, so the quality set is
 # not the order of any training epoch.
 SAMPLE_STREAM = 2**32 - 1
@@ -53,11 +54,11 @@ def class_names(directory: str | Path) -> list[str]:
 
     Raises:
         FileNotFoundError: the folder does not exist.
-        ValueError: fewer than two sub-folders hold images.
+        DatasetError: fewer than two sub-folders hold images.
     """
     names = list(count_labelled(directory))
     if len(names) < MIN_CLASSES:
-        raise ValueError(f"a labelled dataset needs at least {MIN_CLASSES} class folders with images "
+        raise DatasetError(f"a labelled dataset needs at least {MIN_CLASSES} class folders with images "
                          f"(root/<class>/*.jpg); {directory} has {len(names)}: {names}")
     return names
 
@@ -68,7 +69,7 @@ def labelled_files(directory: str | Path,
 
     Args:
         classes: the class names in label order; None reads them with class_names(directory).
-            A named class without images raises ValueError, so ids cannot silently shift.
+            A named class without images raises DatasetError, so ids cannot silently shift.
     """
     classes = class_names(directory) if classes is None else list(classes)
     paths: list[str] = []
@@ -77,7 +78,7 @@ def labelled_files(directory: str | Path,
         folder = Path(directory) / name
         found = list_images(folder) if folder.is_dir() else []
         if not found:
-            raise ValueError(f"class {name!r} has no images in {directory}")
+            raise DatasetError(f"class {name!r} has no images in {directory}")
         paths += found
         labels += [label] * len(found)
     return paths, labels
@@ -109,7 +110,7 @@ def labelled_dataset(directory: str | Path, image_size: int, batch_size: int, se
 
     Raises:
         FileNotFoundError: the folder does not exist.
-        ValueError: fewer than two classes, or a named class without images.
+        DatasetError: fewer than two classes, or a named class without images.
     """
     paths, labels = labelled_files(directory, classes)
     if epoch is None:

@@ -9,56 +9,16 @@ the quality images and the export are grey: (N, 28, 28, 1).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import keras
 import tensorflow as tf
 
-from gans.config import TrainingConfig, _check_in_range, _check_positive_int, _is_int
-from gans.keras_gan import (
-    count_folder_images,
-    export_sampler,
-    folder_batches,
-    generated_images,
-    latent_sheet,
-    real_images,
-    sheet_latents,
-)
+from gans.common import count_folder_images, folder_batches, latent_sheet, quality_pair, sheet_latents
+from gans.configs.mlp_gan import DECLARATION, MLPGANConfig
+from gans.export import export_declared, serve_latents
 from gans.losses import sigmoid_bce
 from gans.nets.mlp_gan import build_discriminator, build_generator
 from gans.spec import ModelSpec
 from gans.two_player import TwoPlayerGAN
-
-NAME = "mlp-gan"
-MIN_SIZE, MAX_SIZE = 8, 128  # image_size bounds: G's last layer has image_size**2 units
-
-
-@dataclass(frozen=True, kw_only=True)
-class MLPGANConfig(TrainingConfig):
-    """Everything that defines one mlp-gan run; the defaults are the MNIST recipe."""
-
-    batch_size: int = 64  # the recipe's (TrainingConfig's default too)
-    z_dim: int = 100  # length of the latent vector z
-    hidden_units: int = 128  # width of every hidden layer of G and D
-    hidden_layers: int = 2  # hidden layers in each net
-    image_size: int = 28  # grey images image_size x image_size; any size from 8 to 128
-    lr_d: float = 2e-4  # Adam rates of D and G
-    lr_g: float = 2e-4
-    beta1: float = 0.5  # Adam's first-moment decay; 0.9 makes GAN training oscillate
-
-    def validate(self) -> MLPGANConfig:
-        """Raise ValueError naming the first bad field; return self so calls can chain."""
-        self.validate_training()
-        if not _is_int(self.image_size) or not MIN_SIZE <= self.image_size <= MAX_SIZE:
-            raise ValueError(f"image_size must be an integer from {MIN_SIZE} to {MAX_SIZE}, "
-                             f"got {self.image_size!r}")
-        for name in ("z_dim", "hidden_units", "hidden_layers"):
-            _check_positive_int(name, getattr(self, name))
-        for name in ("lr_d", "lr_g"):
-            _check_in_range(name, getattr(self, name), 0.0, math.inf, "> 0")
-        _check_in_range("beta1", self.beta1, 0.0, 1.0, "in [0, 1)", low_open=False, high_open=True)
-        return self
 
 
 class MLPGAN(TwoPlayerGAN):
@@ -100,17 +60,15 @@ def build_mlp_gan(config: MLPGANConfig) -> MLPGAN:
 
 
 SPEC = ModelSpec(
-    name=NAME,
-    config_type=MLPGANConfig,
+    declaration=DECLARATION,
     build=build_mlp_gan,
-    count_examples=lambda config, data_dir: count_folder_images(data_dir),
+    count_examples=lambda config, data_dir: count_folder_images(data_dir, config.batch_size),
     epoch_dataset=lambda config, data_dir, epoch: folder_batches(
         data_dir, config.image_size, 1, config.batch_size, config.seed, epoch),
     sample_inputs=lambda config, data_dir: sheet_latents(config.z_dim, config.seed),
     sample_sheet=latent_sheet,
-    quality_images=lambda model, config, data_dir, n: (
-        real_images(data_dir, config.image_size, 1, n, config.seed),
-        generated_images(model.sampler, config.z_dim, n, config.seed)),
-    export=lambda model, config, export_dir, metadata: export_sampler(
-        model, export_dir, config.z_dim, NAME, metadata),
+    quality_images=lambda model, config, data_dir, n: quality_pair(
+        model.sampler, data_dir, config.image_size, 1, config.z_dim, n, config.seed),
+    export=lambda model, config, export_dir, metadata: export_declared(
+        DECLARATION, config, export_dir, serve_latents(model.sampler), {"generator": model.sampler}, metadata),
 )

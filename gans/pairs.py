@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from gans.configs.pix2pix import DIRECTIONS
 from gans.data import IMAGE_EXTENSIONS, list_images
 from gans.edges import EdgeOptions, edge_sketch
+from gans.errors import DatasetError
 
-DIRECTIONS = ("AtoB", "BtoA")
 LOAD_RATIO = 286 / 256  # pix2pix: resize to 286, random-crop 256
 DEFAULT_EDGE_OPTIONS = EdgeOptions()  # frozen: safe to share as a default
 
@@ -85,7 +86,8 @@ def ab_pairs_dataset(directory: str | Path, image_size: int = 256, batch_size: i
 
     Raises:
         FileNotFoundError: the folder does not exist.
-        ValueError: the folder holds no image files, or direction is unknown.
+        DatasetError: the folder holds no image files.
+        ValueError: direction is unknown.
     """
     _check_direction(direction)
 
@@ -106,7 +108,7 @@ def edge_pairs_dataset(directory: str | Path, image_size: int = 256, batch_size:
 
     Raises:
         FileNotFoundError: the folder does not exist.
-        ValueError: the folder holds no image files.
+        DatasetError: the folder holds no image files.
     """
     size = load_size(image_size) if training else image_size
 
@@ -133,7 +135,7 @@ def _pairs_dataset(directory: str | Path, load: LoadPair, batch_size: int, seed:
     """Order the files, load each as load(position, path), skip failures, batch and prefetch."""
     paths = list_images(directory)
     if not paths:
-        raise ValueError(f"no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {directory}")
+        raise DatasetError(f"no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {directory}")
     if training:
         # NumPy's generator, not TF's: the order must not depend on TF's global seed.
         order = np.random.default_rng([seed, epoch]).permutation(len(paths))

@@ -18,9 +18,7 @@ from what the training-mode G would draw (most visible early in training).
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,55 +26,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gans.config import TrainingConfig, _check_in_range, _check_positive_int, _is_int
-from gans.export import METADATA_FILE, to_uint8
+from gans.common import check_batch_fits
+from gans.configs.pix2pix import DECLARATION, Pix2PixConfig
+from gans.export import export_declared, to_uint8
 from gans.grid import image_grid
 from gans.losses import sigmoid_bce
 from gans.nets.pix2pix import build_discriminator, build_generator
-from gans.pairs import DIRECTIONS, ab_pairs_dataset, count_pair_images, edge_pairs_dataset
+from gans.pairs import ab_pairs_dataset, count_pair_images, edge_pairs_dataset
 from gans.spec import ModelSpec
 
-IMAGE_SIZES = (64, 128, 256)  # 256 is the recipe; 64 and 128 for CPU runs and tests
-SOURCES = ("edges", "ab")
 SAMPLE_PAIRS = 4  # rows of the progress sheet: input | output | target
 INFERENCE_BATCH = 16  # images per generator call in translate and quality_images
-
-
-@dataclass(frozen=True, kw_only=True)
-class Pix2PixConfig(TrainingConfig):
-    """Everything that defines one pix2pix run; defaults are the paper's recipe at 256 px."""
-
-    batch_size: int = 1  # the paper's choice: BatchNorm at batch 1 is per-image normalisation
-    image_size: int = 256  # 64, 128 or 256; the U-Net has log2(image_size) levels
-    ngf: int = 64  # channels of G's first conv; doubles per level up to 8 * ngf
-    ndf: int = 64  # channels of D's first conv; C64-C128-C256-C512
-    l1_lambda: float = 100.0  # weight of the L1 term in G's loss (paper, section 3.1 and 4)
-    lr_g: float = 2e-4  # Adam, both players, as in the paper
-    lr_d: float = 2e-4
-    beta1: float = 0.5  # Adam's first-moment decay; 0.9 makes GAN training oscillate
-    source: str = "edges"  # "edges": pairs drawn from plain photos; "ab": side-by-side AB files
-    direction: str = "AtoB"  # for "ab": which half is the input ("AtoB" or "BtoA")
-
-    def validate(self) -> Pix2PixConfig:
-        """Raise ValueError naming the first bad field; return self so calls can chain."""
-        self.validate_training()
-        if not _is_int(self.image_size) or self.image_size not in IMAGE_SIZES:
-            raise ValueError(f"image_size must be one of {IMAGE_SIZES}, got {self.image_size!r}")
-        for name in ("ngf", "ndf"):
-            _check_positive_int(name, getattr(self, name))
-        _check_in_range("l1_lambda", self.l1_lambda, 0.0, math.inf, ">= 0", low_open=False)
-        for name in ("lr_g", "lr_d"):
-            _check_in_range(name, getattr(self, name), 0.0, math.inf, "> 0")
-        _check_in_range("beta1", self.beta1, 0.0, 1.0, "in [0, 1)", low_open=False)
-        if self.source not in SOURCES:
-            raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
-        if self.direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {DIRECTIONS}, got {self.direction!r}")
-        if self.source == "edges" and self.direction != "AtoB":
-            raise ValueError("direction must be 'AtoB' with source 'edges' (sketch -> photo); "
-                             "direction only chooses the half of 'ab' images")
-        return self
-
 
 
 class Pix2Pix(keras.Model):
@@ -149,11 +109,8 @@ def pairs_dataset(config: Pix2PixConfig, data_dir: str | Path, *, training: bool
 
 
 def count_examples(config: Pix2PixConfig, data_dir: str | Path) -> int:
-    """Return the pairs per epoch; raise ValueError when there are fewer than batch_size."""
-    count = count_pair_images(data_dir)
-    if count < config.batch_size:
-        raise ValueError(f"dataset has {count} images, fewer than batch_size {config.batch_size}")
-    return count
+    """Return the pairs per epoch; raise DatasetError when there are fewer than batch_size."""
+    return check_batch_fits(count_pair_images(data_dir), config.batch_size, data_dir)
 
 
 def epoch_dataset(config: Pix2PixConfig, data_dir: str | Path, epoch: int) -> tf.data.Dataset:
@@ -197,30 +154,14 @@ def quality_images(model: Pix2Pix, config: Pix2PixConfig, data_dir: str | Path,
     return np.concatenate(real)[:n], np.concatenate(generated)[:n]
 
 
-class _TranslatorModule(tf.Module):
-    """Hold the generator and its serving function, so the SavedModel owns both."""
-
-    def __init__(self, generator: keras.Model, image_size: int):
-        super().__init__(name="pix2pix_generator")
-        self.generator = generator
-        spec = tf.TensorSpec([None, image_size, image_size, 3], tf.uint8, name="image")
-        self.serve = tf.function(self._serve, input_signature=[spec])
-
-    def _serve(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Translate uint8 sketches (N, S, S, 3) into uint8 images (N, S, S, 3)."""
-        return {"images": translate_tensor(self.generator, image)}
-
-
 def export(model: Pix2Pix, config: Pix2PixConfig, export_dir: str | Path,
            metadata: dict[str, Any]) -> None:
     """Save G as a SavedModel, serving_default: image uint8 (N, S, S, 3) -> {"images": uint8}."""
-    export_dir = Path(export_dir)
-    module = _TranslatorModule(model.generator, config.image_size)
-    tf.saved_model.save(module, str(export_dir), signatures={"serving_default": module.serve})
-    info = {"model": "pix2pix", "image_size": config.image_size, "channels": 3,
-            "source": config.source, "direction": config.direction, "input": "image",
-            "inference": "dropout off, per-image normalisation statistics", **metadata}
-    (export_dir / METADATA_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    generator = model.generator
+    export_declared(DECLARATION, config, export_dir, lambda image: {"images": translate_tensor(generator, image)},
+                    {"generator": generator}, metadata,
+                    extra={"source": config.source, "direction": config.direction, "input": "image",
+                           "inference": "dropout off, per-image normalisation statistics"})
 
 
 def translate(model_or_export: Pix2Pix | str | Path | Any, images_uint8: np.ndarray) -> np.ndarray:
@@ -251,8 +192,7 @@ def translate(model_or_export: Pix2Pix | str | Path | Any, images_uint8: np.ndar
 
 
 SPEC = ModelSpec(
-    name="pix2pix",
-    config_type=Pix2PixConfig,
+    declaration=DECLARATION,
     build=build,
     count_examples=count_examples,
     epoch_dataset=epoch_dataset,

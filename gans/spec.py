@@ -3,12 +3,18 @@
 A model is a `keras.Model` subclass (keras-io style: nets built by plain functions, its own
 `compile`, a short `train_step`) that also implements `TrainableGAN`. Everything about its data,
 sample sheets, quality images and export lives in its `ModelSpec`, so `gans/train.py` can train,
-checkpoint, resume, sample and guard every model the same way.
+checkpoint, resume, sample and guard every model the same way; what the rest of the house needs
+to know of it (kind, params, export signature) is its `ModelDeclaration` (gans.contract).
 
-Adding a model: a module `gans/<name>.py` with its config (a TrainingConfig subclass), its keras.Model
-(usually a gans.two_player.TwoPlayerGAN) and `SPEC`; an entry in gans/registry.py; its params in
-core/params.py (tests/unit/gans/test_gans_params_match.py keeps both in step); tests for shapes, exact
-resume through `tf.train.Checkpoint(**model.trackables())` and the export loaded in a fresh process.
+Adding a model, every one the same shape:
+- `gans/configs/<name>.py` (TF-free): the config (a gans.config.TrainingConfig subclass, every user
+  param declared with gans.contract.param) and `DECLARATION`;
+- `gans/nets/<name>.py`: the network builders, importing only the config module and shared layers;
+- `gans/<name>.py`: the keras.Model (usually a gans.two_player.TwoPlayerGAN) and `SPEC`, exporting
+  through gans.export.export_declared so the SavedModel serves exactly `DECLARATION.signature(config)`;
+- an entry in gans/registry.py (or `gans.registry.register(...)` from anywhere);
+- tests for shapes, exact resume through `tf.train.Checkpoint(**model.trackables())` and the export
+  (tests/unit/gans/test_gans_contract.py checks its signature against the declaration).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from gans.contract import ModelDeclaration
 
 
 class TrainableGAN(Protocol):
@@ -39,10 +47,9 @@ class TrainableGAN(Protocol):
 class ModelSpec:
     """How one model plugs into the trainer, the worker and the export. `config` is the model's dataclass."""
 
-    name: str  # the API's `model` value, e.g. "dcgan"
-    config_type: type  # a frozen dataclass with the common training fields (see gans.config.TrainingConfig)
+    declaration: ModelDeclaration  # name, kind, config type and export signature (TF-free)
     build: Callable[[Any], TrainableGAN]  # config → compiled model, weights seeded by config.seed
-    count_examples: Callable[[Any, Path], int]  # (config, data_dir) → examples per epoch (ValueError if none)
+    count_examples: Callable[[Any, Path], int]  # (config, data_dir) → examples per epoch (DatasetError if too few)
     epoch_dataset: Callable[[Any, Path, int], Any]  # (config, data_dir, epoch) → tf.data batches of that epoch,
     #                                                 the same for the same (seed, epoch): resume replays it
     sample_inputs: Callable[[Any, Path], Any]  # fixed inputs of the progress sheet (latents, labels, edge images)
@@ -50,3 +57,13 @@ class ModelSpec:
     quality_images: Callable[[Any, Any, Path, int], tuple[np.ndarray, np.ndarray]]
     #   (model, config, data_dir, n) → (real, generated) uint8 (n, H, W, C) sets for the sliced Wasserstein distance
     export: Callable[[Any, Any, Path, dict[str, Any]], None]  # (model, config, export_dir, metadata) → SavedModel
+
+    @property
+    def name(self) -> str:
+        """Return the API's `model` value, e.g. "dcgan"."""
+        return self.declaration.name
+
+    @property
+    def config_type(self) -> type:
+        """Return the model's frozen config dataclass (see gans.config.TrainingConfig)."""
+        return self.declaration.config_type

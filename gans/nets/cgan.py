@@ -17,13 +17,10 @@ No BatchNorm anywhere, as in keras-io: inference mode and training mode compute 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import keras
 from keras import layers
 
-if TYPE_CHECKING:
-    from gans.cgan import CGANConfig
+from gans.configs.cgan import CGANConfig
 
 LEAK = 0.2  # keras-io's LeakyReLU slope in both nets
 G_KERNEL = 4  # the transposed convs'

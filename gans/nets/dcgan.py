@@ -19,7 +19,7 @@ import math
 import keras
 from keras import layers
 
-from gans.config import DCGANConfig
+from gans.configs.dcgan import DCGANConfig
 
 BN_EPSILON = 1e-5  # the recipe's (TF1's) value; Keras' default is 1e-3
 # PyTorch's DCGAN value (its momentum=0.1). With Keras' 0.99 the moving statistics, which samples

@@ -11,13 +11,10 @@ At other sizes the same layers apply: G starts at image_size / 2, and D's unpadd
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import keras
 from keras import layers
 
-if TYPE_CHECKING:  # the config lives with the model, which imports this module
-    from gans.keras_gan import KerasGANConfig
+from gans.configs.keras_gan import KerasGANConfig
 
 # The book writes LeakyReLU() with no argument, i.e. Keras 2's default slope of 0.3 (Keras 3 keeps
 # 0.3 as the default of LeakyReLU's negative_slope); it is spelled out here so it cannot drift.

@@ -7,13 +7,10 @@ At the defaults (28 px, 100-d z, two layers of 128) G has 130k weights and D 117
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import keras
 from keras import layers
 
-if TYPE_CHECKING:  # the config lives with the model, which imports this module
-    from gans.mlp_gan import MLPGANConfig
+from gans.configs.mlp_gan import MLPGANConfig
 
 LEAK = 0.2
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gans.config import DCGANConfig
+from gans.configs.dcgan import DCGANConfig
 from gans.nets.dcgan import build_discriminator, build_generator, discriminator_plan
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from gans.checkpoints import BEST_SCORE_FILE, read_best_score, write_best_score
-from gans.config import DCGANConfig
+from gans.configs.dcgan import DCGANConfig
 from gans.train import TrainingHooks, train_dcgan
 
 # 20 images / batch 8 = 2 steps per epoch; quality measured at every epoch end (steps 2, 4, 6). At this

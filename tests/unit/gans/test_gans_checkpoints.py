@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from gans.checkpoints import CheckpointError, check_intact, run_checkpoints
-from gans.config import DCGANConfig
+from gans.configs.dcgan import DCGANConfig
 from gans.dcgan import SPEC
 from gans.train import Progress, TrainingHooks, train_dcgan, train_gan
 from tests.support.images import write_images

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from gans.config import DCGANConfig
+from gans.configs.dcgan import DCGANConfig
+from gans.errors import ConfigError
 
 
 def test_defaults_are_valid_and_round_trip() -> None:
@@ -39,13 +40,13 @@ def test_importing_config_does_not_import_tensorflow() -> None:
 ])
 def test_validate_rejects_bad_values(changes: dict) -> None:
     config = dataclasses.replace(DCGANConfig(), **changes)
-    with pytest.raises(ValueError, match=next(iter(changes))):
+    with pytest.raises(ConfigError, match=next(iter(changes))):
         config.validate()
 
 
 @pytest.mark.parametrize("changes", [
     {"label_smoothing": 1.0}, {"ema_decay": 0.999}, {"max_steps": 1}, {"beta1": 0.0},
-    {"image_size": 32, "g_filters": 4},  # halves twice: 4 -> 2 -> 1
+    {"image_size": 32, "g_filters": 8},  # the smallest width: halves twice, 8 -> 4 -> 2
 ])
 def test_validate_accepts_edge_values(changes: dict) -> None:
     dataclasses.replace(DCGANConfig(), **changes).validate()

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from gans.data import count_images, image_folder_dataset, list_images
+from gans.errors import DatasetError
 
 
 def _first_batch(dataset) -> np.ndarray:
@@ -66,5 +67,5 @@ def test_corrupt_file_is_skipped(image_dir: Path) -> None:
 def test_missing_or_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         image_folder_dataset(tmp_path / "nope", 32, 8, seed=0)
-    with pytest.raises(ValueError, match="no image files"):
+    with pytest.raises(DatasetError, match="no image files"):
         image_folder_dataset(tmp_path, 32, 8, seed=0)

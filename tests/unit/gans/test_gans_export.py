@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gans.config import DCGANConfig
+from gans.configs.dcgan import DCGANConfig
 from gans.export import export_generator, load_generator, read_metadata, to_uint8
 from gans.nets.dcgan import build_generator
 
@@ -54,6 +54,8 @@ def test_load_generator_and_metadata(tmp_path: Path) -> None:
     np.testing.assert_array_equal(images, expected)  # inference mode: batch-independent
     np.testing.assert_array_equal(generate(_latents(5)[:2]), expected[:2])
     metadata = json.loads((export_dir / "metadata.json").read_text())
-    assert metadata == {"model": "dcgan", "image_size": 32, "z_dim": 16, "channels": 3,
-                        "job_id": "j-1"}
+    signature = {"key": "serving_default", "inputs": [{"name": "z", "dtype": "float32", "shape": [None, 16]}],
+                 "outputs": [{"name": "images", "dtype": "uint8", "shape": [None, 32, 32, 3]}]}
+    assert metadata == {"model": "dcgan", "kind": "unconditional", "signature": signature, "image_size": 32,
+                        "z_dim": 16, "channels": 3, "job_id": "j-1"}
     assert read_metadata(export_dir) == metadata

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gans.errors import DatasetError
 from gans.labelled import class_names, count_labelled, labelled_dataset, labelled_files, labelled_sample
 
 # A grey level per class, far enough apart to tell the classes from the pixels after resizing.
@@ -51,7 +52,7 @@ def test_class_names_are_sorted_folders_with_images(tmp_path: Path) -> None:
 def test_one_class_is_not_enough_and_a_missing_folder_is_reported(tmp_path: Path) -> None:
     write_class(tmp_path, "only", 3, 10)
     assert count_labelled(tmp_path) == {"only": 3}  # counting does not judge
-    with pytest.raises(ValueError, match="at least 2 class folders"):
+    with pytest.raises(DatasetError, match="at least 2 class folders"):
         class_names(tmp_path)
     with pytest.raises(FileNotFoundError):
         class_names(tmp_path / "missing")
@@ -107,7 +108,7 @@ def test_given_classes_fix_the_label_ids(grey_dir: Path) -> None:
     paths, labels = labelled_files(grey_dir, classes=["mid", "dark"])  # "light" left out
     assert len(paths) == 10 and labels == [0] * 5 + [1] * 5
     assert all("/mid/" in p for p in paths[:5])
-    with pytest.raises(ValueError, match="class 'tabby' has no images"):
+    with pytest.raises(DatasetError, match="class 'tabby' has no images"):
         labelled_files(grey_dir, classes=["dark", "tabby"])
 
 

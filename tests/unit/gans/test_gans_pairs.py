@@ -11,6 +11,7 @@ import tensorflow as tf
 from PIL import Image
 
 from gans.edges import edge_sketch
+from gans.errors import DatasetError
 from gans.pairs import ab_pairs_dataset, count_pair_images, edge_pairs_dataset, jitter, load_size, split_ab
 
 # Real photos, read where they are (never copied into the repo; tests link to them).
@@ -210,7 +211,7 @@ def test_unreadable_files_are_skipped_and_bad_folders_refused(tmp_path: Path) ->
     with pytest.raises(FileNotFoundError):
         ab_pairs_dataset(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no image files"):
+    with pytest.raises(DatasetError, match="no image files"):
         edge_pairs_dataset(tmp_path / "empty")
     with pytest.raises(ValueError, match="direction"):
         ab_pairs_dataset(tmp_path / "flat", direction="sideways")

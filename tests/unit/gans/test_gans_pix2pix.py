@@ -18,7 +18,9 @@ from PIL import Image
 
 import gans.train
 from gans.nets.pix2pix import build_discriminator, build_generator, encoder_filters
-from gans.pix2pix import SPEC, Pix2PixConfig, build, translate, translate_tensor
+from gans.configs.pix2pix import Pix2PixConfig
+from gans.errors import ConfigError, DatasetError
+from gans.pix2pix import SPEC, build, translate, translate_tensor
 
 # 64 px, narrow nets: the same code paths as 256 px at a fraction of the cost.
 TINY = Pix2PixConfig(image_size=64, ngf=8, ndf=8, seed=3)
@@ -148,7 +150,7 @@ def test_translate_refuses_images_of_another_size_or_type() -> None:
 def test_spec_data_is_fixed_by_seed_and_epoch(photo_dir: Path) -> None:
     assert SPEC.name == "pix2pix" and SPEC.config_type is Pix2PixConfig
     assert SPEC.count_examples(TINY, photo_dir) == 6
-    with pytest.raises(ValueError, match="dataset has 6 images, fewer than batch_size 8"):
+    with pytest.raises(DatasetError, match="dataset has 6 images, fewer than batch_size 8"):
         SPEC.count_examples(dataclasses.replace(TINY, batch_size=8), photo_dir)
 
     def arrays(epoch: int) -> list[np.ndarray]:
@@ -195,7 +197,7 @@ def test_config_defaults_are_the_recipe_and_round_trip() -> None:
 ])
 def test_config_rejects_bad_values(changes: dict) -> None:
     field = next(iter(changes))
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(ConfigError, match=field):
         Pix2PixConfig(**changes).validate()
 
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gans.config import DCGANConfig
+from gans.configs.dcgan import DCGANConfig
 from gans.dcgan import build as build_dcgan
+from gans.errors import DatasetError
 from gans.train import Progress, TrainingHooks, TrainResult, train_dcgan
 
 # 20 images / batch 8 = 2 steps per epoch; 3 epochs = 6 steps.
@@ -105,7 +106,7 @@ def test_max_steps_caps_the_run(image_dir: Path, tmp_path: Path) -> None:
 
 def test_too_few_images_is_a_clear_error(image_dir: Path, tmp_path: Path) -> None:
     config = dataclasses.replace(TINY, batch_size=32)
-    with pytest.raises(ValueError, match="dataset has 20 images, fewer than batch_size 32"):
+    with pytest.raises(DatasetError, match="dataset has 20 images, fewer than batch_size 32"):
         train_dcgan(config, image_dir, tmp_path / "ckpt", RecordingHooks())
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from core.db import session_scope
 from core.errors import LeaseLost
+from core.logs import job_context
 from core.models import LOCAL_OWNER
 from core.queue import enqueue_job
 from core.services import jobs, leases
@@ -115,6 +116,12 @@ def end_interrupted(ctx: WorkerContext, job_id: int, job_type: str) -> None:
 
 
 def run_job(ctx: WorkerContext, job_id: int, body: Callable[[ClaimedJob], None]) -> None:
+    """Claim and run the job, its id on every log line meanwhile."""
+    with job_context(job_id):
+        _run_job(ctx, job_id, body)
+
+
+def _run_job(ctx: WorkerContext, job_id: int, body: Callable[[ClaimedJob], None]) -> None:
     """Claim and run; expected input errors fail the job quietly, anything else fails it and re-raises."""
     job = claim(ctx, job_id)
     if job is None:

@@ -30,13 +30,6 @@ def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _configure_logging(settings: Settings) -> None:
-    """Log as CATGAN_LOG_FORMAT says (text on a terminal, JSON lines otherwise), with request and job ids."""
-    from core.logs import configure_logging
-
-    configure_logging(settings)
-
-
 def _raise_on_sigterm() -> None:
     """Turn SIGTERM into KeyboardInterrupt so Ctrl-C and SIGTERM stop the same clean way."""
     def handler(_signum: int, _frame: object) -> None:
@@ -57,7 +50,7 @@ def up(host: str, port: int) -> None:
     from catgan.stack import LocalStack
 
     settings = _settings()
-    _configure_logging(settings)
+    _setup_logging(settings)
     _raise_on_sigterm()
     stack = LocalStack(settings, host=host, port=port)
     try:
@@ -97,7 +90,7 @@ def api(host: str, port: int) -> None:
     from api.app import create_app
 
     settings = _settings()
-    _configure_logging(settings)
+    _setup_logging(settings)
     _raise_on_sigterm()
     server = make_server(host, port, create_app(settings), threaded=True)
     click.echo(f"API listening on http://{host}:{port}")
@@ -138,7 +131,7 @@ def sweeper() -> None:
     from core.sweeper import Sweeper
 
     settings = _settings()
-    _configure_logging(settings)
+    _setup_logging(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -151,10 +144,12 @@ def sweeper() -> None:
 
 
 @main.command()
-@click.option("--address", default=None, help="host:port of the gRPC API (default: CATGAN_SERVING_ADDRESS).")
+@click.option("--bind", "--address", "bind", default=None,
+              help="host:port to listen on (default: CATGAN_SERVING_BIND, loopback). The API has no "
+              "authentication: bind a private network's interface only. Clients use CATGAN_SERVING_ADDRESS.")
 @click.option("--poll-seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
               help="How often models.config and the version folders are checked for changes.")
-def serving(address: str | None, poll_seconds: float) -> None:
+def serving(bind: str | None, poll_seconds: float) -> None:
     """Serve the model repository over TF Serving's gRPC API (a stand-in for tensorflow_model_server)."""
     from serving.server import run_server
 
@@ -162,7 +157,7 @@ def serving(address: str | None, poll_seconds: float) -> None:
     _setup_logging(settings)
     assert settings.model_repository is not None  # Settings resolves it under HOME
     # run_server stops gracefully on SIGTERM and SIGINT itself: it lets requests in flight finish.
-    run_server(settings.model_repository, address or settings.serving_address, poll_seconds=poll_seconds,
+    run_server(settings.model_repository, bind or settings.serving_bind, poll_seconds=poll_seconds,
                max_message_bytes=settings.serving_max_message_bytes,
                config_base_path=settings.serving_model_base_path)
 

@@ -18,6 +18,13 @@ from core.migrate import upgrade_database
 from core.settings import Settings
 
 
+def serving_target(bind: str) -> str:
+    """The address a client on this machine reaches a server bound to `bind` at (any interface: loopback)."""
+    host, port = bind.rsplit(":", 1)
+    wildcard = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "[::]": "[::1]", "::": "[::1]"}
+    return f"{wildcard.get(host, host)}:{port}"
+
+
 class LocalStack:
     """Starts and stops the parts as child processes; the parent never imports TensorFlow."""
 
@@ -43,20 +50,22 @@ class LocalStack:
             env |= {"CATGAN_GENERATOR_BACKEND": "tfserving", "CATGAN_SERVING_ADDRESS": self.serving_address}
         return env
 
-    def _serving_address(self) -> str | None:
+    def _serving_bind(self) -> str | None:
         """Where this stack's own `catgan serving` listens; None when the backend was chosen explicitly.
 
         Unless told otherwise, generation goes through the TF Serving API as in production, served by
-        `catgan serving` on the configured address, or on a free port if that one is taken.
+        `catgan serving` on CATGAN_SERVING_BIND, or on a free port of that interface if that one is taken.
         """
         if "generator_backend" in self.settings.model_fields_set:
             return None
-        host, port = self.settings.serving_address.rsplit(":", 1)
-        with socket.socket() as sock:
-            if sock.connect_ex((host, int(port))) != 0:
-                return self.settings.serving_address
-        with socket.socket() as sock:
-            sock.bind((host, 0))
+        host, port = self.settings.serving_bind.rsplit(":", 1)
+        target = serving_target(self.settings.serving_bind).rsplit(":", 1)[0].strip("[]")
+        family = socket.AF_INET6 if ":" in target else socket.AF_INET
+        with socket.socket(family) as sock:
+            if sock.connect_ex((target, int(port))) != 0:
+                return self.settings.serving_bind
+        with socket.socket(family) as sock:
+            sock.bind((host.strip("[]"), 0))
             return f"{host}:{sock.getsockname()[1]}"
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
@@ -75,9 +84,10 @@ class LocalStack:
         upgrade_database(self.settings)
         if self.settings.auth == "on":
             self.token, self.token_created = ensure_local_key(self.settings)
-        self.serving_address = self._serving_address()
-        if self.serving_address:
-            self._spawn("serving", "serving", "--address", self.serving_address)
+        bind = self._serving_bind()
+        if bind:
+            self.serving_address = serving_target(bind)  # what this stack's workers call
+            self._spawn("serving", "serving", "--bind", bind)
         self._spawn("api", "api", "--host", self.host, "--port", str(self.port))
         self._spawn("worker", "worker", "--queues", self.queues)
         self._spawn("sweeper", "sweeper")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_REDIS_SOCKET = "redis.sock"
@@ -39,7 +39,11 @@ class Settings(BaseSettings):
     generator_backend: Literal["local", "tfserving"] = Field(
         default="local", description="Where generate/translate jobs run the model: in the worker, or over "
         "TensorFlow Serving's gRPC API.")
-    serving_address: str = Field(default="127.0.0.1:8500", description="host:port of the TF Serving gRPC API.")
+    serving_address: str = Field(default="127.0.0.1:8500", description="host:port of the TF Serving gRPC API "
+                                 "that generate workers call (the client's target).")
+    serving_bind: str = Field(default="127.0.0.1:8500", pattern=r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):[0-9]{1,5}$",
+                              description="host:port `catgan serving` listens on; its gRPC API has no auth, so "
+                              "bind loopback or a private network's interface only.")
     serving_timeout_seconds: float = Field(default=60.0, gt=0, description="Deadline of one Predict call.")
     serving_retries: int = Field(default=5, ge=0, description="Retries (with backoff) on UNAVAILABLE.")
     serving_max_message_bytes: int = Field(default=256 * 1024**2, gt=0,
@@ -68,16 +72,6 @@ class Settings(BaseSettings):
     inception_weights: Path | None = Field(default=None, description="Keras InceptionV3 no-top weights file "
                                            "for FID/KID (unset: reported unavailable).")
     log_level: str = Field(default="INFO", description="Logging level of every process.")
-    log_format: Literal["auto", "text", "json"] = Field(
-        default="auto", description="Log lines as text or one JSON object each; auto: text on a terminal, JSON "
-        "otherwise.")
-    metrics: Literal["on", "off"] = Field(default="on", description="Serve Prometheus metrics at /metrics.")
-    metrics_token: SecretStr | None = Field(default=None, description="Bearer token /metrics requires (unset: "
-                                            "open to whoever reaches the API's port).")
-    # prometheus_client reads this variable itself, under this name: the HTTP metrics of every server process
-    # are kept there and added up at a scrape
-    prometheus_multiproc_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR",
-                                                  description="prometheus_client's multiprocess directory.")
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> "Settings":

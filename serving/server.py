@@ -10,6 +10,7 @@ server: it is UNAVAILABLE, then complete.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import threading
@@ -28,7 +29,7 @@ from serving.tfserving import channel_options
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ADDRESS = "127.0.0.1:8500"
+DEFAULT_ADDRESS = "127.0.0.1:8500"  # loopback: the gRPC API has no authentication
 DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024**2
 STOP_GRACE_SECONDS = 5.0
 
@@ -101,7 +102,11 @@ def run_server(root: Path, address: str = DEFAULT_ADDRESS, *, poll_seconds: floa
     with _stop_on_signals(stop.set):
         server, port, manager = start_server(root, address, poll_seconds=poll_seconds,
                                              max_message_bytes=max_message_bytes, config_base_path=config_base_path)
-        log.info("serving %s on %s:%d", root, address.rsplit(":", 1)[0], port)
+        host = address.rsplit(":", 1)[0]
+        log.info("serving %s on %s:%d", root, host, port)
+        if not is_loopback(host):
+            log.warning("the gRPC API on %s:%d has no authentication: keep that interface on a private network",
+                        host, port)
         try:
             while not stop.wait(1.0):  # a timed wait, so the main thread runs the signal handlers promptly
                 pass
@@ -110,6 +115,17 @@ def run_server(root: Path, address: str = DEFAULT_ADDRESS, *, poll_seconds: floa
             server.stop(STOP_GRACE_SECONDS).wait()
             manager.stop()
     log.info("stopped")
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` (a name, an IPv4 or a [bracketed] IPv6 address) only this machine can reach."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # another host name: it may resolve to any interface
 
 
 @contextmanager

@@ -27,3 +27,21 @@ def test_environment_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 def test_invalid_values_are_refused() -> None:
     with pytest.raises(ValueError):
         Settings(max_upload_bytes=0)
+
+
+def test_serving_bind_and_the_clients_address_are_separate_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CATGAN_SERVING_BIND", raising=False)
+    monkeypatch.delenv("CATGAN_SERVING_ADDRESS", raising=False)
+    defaults = Settings()
+    assert (defaults.serving_bind, defaults.serving_address) == ("127.0.0.1:8500", "127.0.0.1:8500")  # loopback
+    monkeypatch.setenv("CATGAN_SERVING_BIND", "10.0.0.5:8500")
+    monkeypatch.setenv("CATGAN_SERVING_ADDRESS", "gpu-box.internal:8500")
+    settings = Settings()
+    assert (settings.serving_bind, settings.serving_address) == ("10.0.0.5:8500", "gpu-box.internal:8500")
+    assert Settings(serving_bind="[::1]:8500").serving_bind == "[::1]:8500"
+
+
+@pytest.mark.parametrize("bind", ["8500", "localhost", "localhost:", "http://x:8500", "a b:8500", "[::1]8500"])
+def test_a_serving_bind_that_is_not_host_port_is_refused(bind: str) -> None:
+    with pytest.raises(ValueError, match="serving_bind"):
+        Settings(serving_bind=bind)

@@ -30,6 +30,13 @@ def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _configure_logging(settings: Settings) -> None:
+    """Log as CATGAN_LOG_FORMAT says (text on a terminal, JSON lines otherwise), with request and job ids."""
+    from core.logs import configure_logging
+
+    configure_logging(settings)
+
+
 def _raise_on_sigterm() -> None:
     """Turn SIGTERM into KeyboardInterrupt so Ctrl-C and SIGTERM stop the same clean way."""
     def handler(_signum: int, _frame: object) -> None:
@@ -50,7 +57,7 @@ def up(host: str, port: int) -> None:
     from catgan.stack import LocalStack
 
     settings = _settings()
-    _setup_logging(settings)
+    _configure_logging(settings)
     _raise_on_sigterm()
     stack = LocalStack(settings, host=host, port=port)
     try:
@@ -90,7 +97,7 @@ def api(host: str, port: int) -> None:
     from api.app import create_app
 
     settings = _settings()
-    _setup_logging(settings)
+    _configure_logging(settings)
     _raise_on_sigterm()
     server = make_server(host, port, create_app(settings), threaded=True)
     click.echo(f"API listening on http://{host}:{port}")
@@ -131,7 +138,7 @@ def sweeper() -> None:
     from core.sweeper import Sweeper
 
     settings = _settings()
-    _setup_logging(settings)
+    _configure_logging(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

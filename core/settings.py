@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_REDIS_SOCKET = "redis.sock"
@@ -72,6 +72,16 @@ class Settings(BaseSettings):
     inception_weights: Path | None = Field(default=None, description="Keras InceptionV3 no-top weights file "
                                            "for FID/KID (unset: reported unavailable).")
     log_level: str = Field(default="INFO", description="Logging level of every process.")
+    log_format: Literal["auto", "text", "json"] = Field(
+        default="auto", description="Log lines as text or one JSON object each; auto: text on a terminal, JSON "
+        "otherwise.")
+    metrics: Literal["on", "off"] = Field(default="on", description="Serve Prometheus metrics at /metrics.")
+    metrics_token: SecretStr | None = Field(default=None, description="Bearer token /metrics requires (unset: "
+                                            "open to whoever reaches the API's port).")
+    # prometheus_client reads this variable itself, under this name: the HTTP metrics of every server process
+    # are kept there and added up at a scrape
+    prometheus_multiproc_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR",
+                                                  description="prometheus_client's multiprocess directory.")
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> "Settings":

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
 from core.db import session_scope
-from core.errors import LeaseLost
-from core.services import leases, models
+from core.errors import InvalidInput
+from core.names import check_model_name
+from core.services import jobs, leases, models
 from core.serving_config import models_config_lock, write_models_config
 from core.states import JobStatus, JobType
 from gans.registry import get_spec, make_config
@@ -19,6 +19,7 @@ from worker.context import WorkerContext
 from worker.lease import holder_id, lease_lost
 from worker.pipelines.runner import ClaimedJob, JobInputError, finish, requeue, run_job
 from worker.reporting import TrainingReporter
+from worker.retry import retrying
 from worker.shutdown import shutting_down
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ def run_train_job(ctx: WorkerContext, job_id: int) -> None:
 
 
 def _train(ctx: WorkerContext, job: ClaimedJob) -> None:
+    if _finish_if_published(ctx, job.id):
+        return  # a worker died after publishing: the job's one version exists, so train no second one
+    _require_model_name(job)
     if job.data_dir is None or not job.data_dir.is_dir():
         raise JobInputError(f"the dataset folder {job.data_dir} is missing; register the dataset again")
     spec = get_spec(job.model)
@@ -49,17 +53,33 @@ def _train(ctx: WorkerContext, job: ClaimedJob) -> None:
     if result.stopped:
         finish(ctx, job.id, JobStatus.CANCELLED, error="cancelled by request; checkpoints kept", metrics=metrics)
         return
-    _publish(ctx, job, spec, config, result, metrics)
-    finish(ctx, job.id, JobStatus.SUCCEEDED, metrics=metrics)
+    _publish(ctx, job, spec, config, result, metrics)  # and finishes the job, in the transaction of the version
 
 
-def _require_lease_or_unpublish(session: Any, job_id: int, target: Path) -> None:
-    """Record the version only while this worker still holds the job; else remove the files just published."""
+def _finish_if_published(ctx: WorkerContext, job_id: int) -> bool:
+    """Finish a job that already has its model version (its worker died before finishing it); True if it had."""
+    def attempt() -> bool:
+        with session_scope(ctx.sessions) as session:
+            version = models.version_of_job(session=session, job_id=job_id)
+            if version is None:
+                return False
+            jobs.finish_job(session=session, job_id=job_id, status=JobStatus.SUCCEEDED,
+                            metrics=version.info.get("metrics"), holder=holder_id())
+            log.info("job %s already published %s version %s; finishing it", job_id, version.name, version.version)
+            return True
+    if not retrying(attempt, f"job {job_id} finish"):
+        return False
+    with models_config_lock(ctx.settings):
+        _write_models_config(ctx)  # the dead worker may have committed the version but not rendered it
+    return True
+
+
+def _require_model_name(job: ClaimedJob) -> None:
+    """Refuse, before training, a job stored with a name that breaks the rule (submitted before it was enforced)."""
     try:
-        leases.require_lease(session=session, job_id=job_id, holder=holder_id())
-    except LeaseLost:
-        shutil.rmtree(target, ignore_errors=True)
-        raise
+        check_model_name(job.params.get("model_name"))
+    except InvalidInput as exc:
+        raise JobInputError(f"{exc.message}; train again with a valid model_name") from exc
 
 
 def _resume_source(ctx: WorkerContext, job: ClaimedJob) -> str | None:
@@ -76,24 +96,63 @@ def _resume_source(ctx: WorkerContext, job: ClaimedJob) -> str | None:
 
 def _publish(ctx: WorkerContext, job: ClaimedJob, spec: ModelSpec, config: Any, result: TrainResult,
              metrics: dict[str, Any]) -> None:
-    """Export the generator into the repository and record the model version."""
+    """Export the generator, then in one transaction place it, record its version and finish the job succeeded.
+
+    The version is max(database, disk) + 1, the next free one if the rename collides; if the transaction fails
+    the folder is taken back out, so a failed publish leaves no version without a row. `models.config` is
+    rendered after the commit, under the lock, so it only ever names committed versions.
+    """
     name = job.params["model_name"]
     metadata = {"training_job": job.id, "dataset": job.dataset_id, "step": result.step, "metrics": metrics,
                 "params": job.params}
-    with session_scope(ctx.sessions) as session:
-        leases.require_lease(session=session, job_id=job.id, holder=holder_id())
-        if models.publisher(session=session, name=name) not in (None, job.owner):
-            raise JobInputError(f"another owner published a model named {name!r} while this job ran; train again "
-                                "with another model_name (resume_from this job's last checkpoint)")
-        version = models.next_version_number(session=session, name=name)
-    target = ctx.repository.publish(name, version, lambda d: spec.export(result.model, config, d, metadata))
+    with session_scope(ctx.sessions) as session:  # fail before the export if the name was taken meanwhile
+        _require_publishable(session, job, name)
+    staging = ctx.repository.stage(lambda d: spec.export(result.model, config, d, metadata))
     info = {"step": result.step, "metrics": metrics, "classes": list(getattr(config, "class_names", ()) or ())}
-    with models_config_lock(ctx.settings), session_scope(ctx.sessions) as session:
-        _require_lease_or_unpublish(session, job.id, target)
-        models.create_model_version(
-            session=session, name=name, version=version, model=job.model, job_id=job.id,
-            path=str(Path(target).relative_to(ctx.repository.root)), image_size=config.image_size,
-            z_dim=int(getattr(config, "z_dim", 0)), info=info, owner=job.owner)  # z_dim 0: image-to-image
-        write_models_config(session, ctx.settings)  # under the lock until this row commits
+    record = {"model": job.model, "image_size": config.image_size, "info": info,
+              "z_dim": int(getattr(config, "z_dim", 0))}  # z_dim 0: image-to-image
+    try:
+        with models_config_lock(ctx.settings):
+            version = retrying(lambda: _record_version(ctx, job, name, staging, record, metrics),
+                               f"job {job.id} publish")
+            _write_models_config(ctx)
+    finally:
+        ctx.repository.discard(staging)  # gone already when placed; else whatever the failed attempt left
     log.info("job %s published %s version %s", job.id, name, version)
 
+
+def _require_publishable(session: Any, job: ClaimedJob, name: str) -> None:
+    """This worker still holds the job, and the name is free or the job owner's."""
+    leases.require_lease(session=session, job_id=job.id, holder=holder_id())
+    if models.publisher(session=session, name=name) not in (None, job.owner):
+        raise JobInputError(f"another owner published a model named {name!r} while this job ran; train again "
+                            "with another model_name (resume_from this job's last checkpoint)")
+
+
+def _record_version(ctx: WorkerContext, job: ClaimedJob, name: str, staging: Path, record: dict[str, Any],
+                    metrics: dict[str, Any]) -> int:
+    """One transaction: check the lease, rename the export into place, add the version row, finish the job."""
+    placed: int | None = None
+    try:
+        with session_scope(ctx.sessions) as session:
+            _require_publishable(session, job, name)
+            placed = ctx.repository.place(staging, name, models.next_version_number(session=session, name=name))
+            models.create_model_version(session=session, name=name, version=placed, job_id=job.id, owner=job.owner,
+                                        path=ctx.repository.relative_path(name, placed), **record)
+            jobs.finish_job(session=session, job_id=job.id, status=JobStatus.SUCCEEDED, metrics=metrics,
+                            holder=holder_id())
+        return placed
+    except BaseException:
+        if placed is not None:  # not committed: take the folder back out (to staging, for a retry)
+            ctx.repository.unplace(name, placed, staging)
+        raise
+
+
+def _write_models_config(ctx: WorkerContext) -> None:
+    """Render what the database committed into models.config (the caller holds the config lock)."""
+    try:
+        with session_scope(ctx.sessions) as session:
+            write_models_config(session, ctx.settings)
+    except OSError:
+        # the version is committed; the next config writer renders it (the file is the database's projection)
+        log.exception("could not write models.config; the next publish or label change writes it")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Job, utcnow
-from core.services.leases import release_job
+from core.services.leases import handed_back, release_job
 from core.services.owners import scoped, visible
 from core.states import JobStatus, check_transition, is_terminal
 
@@ -92,14 +92,16 @@ def request_cancel(*, session: Session, job_id: int, owner: str | None = None) -
 
 
 def resume_job(*, session: Session, job_id: int, owner: str | None = None) -> Job:
-    """Queue a failed or cancelled job again; it continues from its last checkpoint or finished shard.
+    """Queue a failed or cancelled job again with a fresh budget of attempts; it continues from its last
+    checkpoint or finished shard.
 
     Raises:
         NotFound: no such job of `owner`. Conflict: the job is not failed or cancelled.
     """
     job = get_job(session=session, job_id=job_id, owner=owner)
     for status in (JobStatus.FAILED, JobStatus.CANCELLED):
-        if _set_status(session, job_id, status, JobStatus.QUEUED, error=None, finished_at=None, cancel_requested=False):
+        if _set_status(session, job_id, status, JobStatus.QUEUED, error=None, finished_at=None, cancel_requested=False,
+                       attempts=0):
             session.refresh(job)
             return job
     raise Conflict(f"job {job_id} is {job.status}; only failed or cancelled jobs can be resumed", code="not_resumable")
@@ -141,5 +143,5 @@ def add_warning(*, session: Session, job_id: int, message: str) -> None:
 
 
 def requeue_job(*, session: Session, job_id: int, holder: str | None = None) -> None:
-    """Hand a running job back to the queue (its worker is shutting down)."""
-    release_job(session=session, job_id=job_id, holder=holder, status=JobStatus.QUEUED)
+    """Hand a running job back to the queue (its worker is shutting down): a clean hand-off, not a failed attempt."""
+    release_job(session=session, job_id=job_id, holder=holder, status=JobStatus.QUEUED, attempts=handed_back())

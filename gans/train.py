@@ -84,6 +84,11 @@ class TrainingHooks:
         """True stops the run (with a checkpoint) at this step boundary."""
         return False
 
+    def may_save(self) -> bool:
+        """Asked before every checkpoint and the run files; False once they are no longer the caller's to write
+        (another process took the run over): from then on nothing is saved."""
+        return True
+
 
 @dataclass
 class TrainResult:
@@ -153,6 +158,7 @@ class _Trainer:
         self.train_step = tf.function(self.model.train_step, jit_compile=config.jit_compile)
         self.guard, self.warned = DivergenceGuard(), set()
         self.saved_step = self.sampled_step = -1
+        self.writable = True  # until the hooks say the run's files are no longer ours to write
         self.best_swd = math.inf
         self.quality: dict[str, float] = {}
         self.inception: dict[str, float | str] = {}
@@ -190,6 +196,8 @@ class _Trainer:
             self._save_on_failure()
             raise
         finally:
+            if not self.writable:
+                self.runlog.pending.clear()  # the history file is another process's now
             self.runlog.close()
 
     def _save_on_failure(self) -> None:
@@ -282,10 +290,15 @@ class _Trainer:
         return {"g_loss": g_loss, "d_loss": d_loss, "images_per_second": self.meter.rate(), **self.quality,
                 **self.inception}
 
+    def _may_save(self) -> bool:
+        """Whether the hooks still let this run write its files (once they say no, never again)."""
+        self.writable = self.writable and self.hooks.may_save()
+        return self.writable
+
     def _save(self) -> None:
         """Save a checkpoint numbered by step (once per step), prune to the last K, tell the hooks."""
         step = int(self.step)
-        if step == self.saved_step:
+        if step == self.saved_step or not self._may_save():
             return
         self.runlog.flush()
         path, digest = save_with_digest(self.manager, step)
@@ -318,7 +331,7 @@ class _Trainer:
         self.quality = {k: round(v, 4) for k, v in swd_summary(real, generated, seed=self.config.seed).items()}
         self.runlog.record(step, self.quality)
         self.hooks.on_quality(step, self.quality)
-        if self.quality["swd_mean"] < self.best_swd:
+        if self.quality["swd_mean"] < self.best_swd and self._may_save():
             self.best_swd = self.quality["swd_mean"]
             prefix, _ = save_with_digest(self.best, step)
             write_best_score(prefix, self.best_swd)
@@ -338,6 +351,7 @@ class _Trainer:
                 self._sample()
             self._measure_quality(final=True)
         self._save()
-        self.hooks.on_run_files(self.runlog.loss_curve_png(), str(self.runlog.tensorboard_dir))
+        if self._may_save():
+            self.hooks.on_run_files(self.runlog.loss_curve_png(), str(self.runlog.tensorboard_dir))
         return TrainResult(stopped=stopped, step=int(self.step), epoch=int(self.epoch),
                            metrics=self._metrics(), model=self.model)

@@ -39,6 +39,12 @@ def lease_lost() -> bool:
     return _current is not None and _current.lost.is_set()
 
 
+def mark_lease_lost() -> None:
+    """Remember that a write found the lease taken (before the heartbeat did): the job stops at its next step."""
+    if _current is not None:
+        _current.lost.set()
+
+
 class Heartbeat:
     """Renews a job's lease every `heartbeat_seconds` on its own thread and database session."""
 

@@ -1,4 +1,8 @@
-"""Report a running job to the database: throttled progress, checkpoints, sample grids, cancel checks."""
+"""Report a running job to the database: throttled progress, checkpoints, sample grids, cancel checks.
+
+Every write checks, in its own transaction and before it writes a file or a row, that this worker still
+holds the job's lease: a worker that stalled past its lease (a paused VM) and wakes writes nothing more.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,12 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
-from core.services import artifacts, jobs
+from core.errors import LeaseLost
+from core.services import artifacts, jobs, leases
 from gans.checkpoints import read_digest
 from gans.train import TrainingHooks
 from worker.context import WorkerContext
-from worker.lease import lease_lost
+from worker.lease import holder_id, lease_lost, mark_lease_lost
 from worker.retry import retrying
 from worker.shutdown import shutting_down
 
@@ -52,8 +57,8 @@ class JobReporter:
     def progress(self, progress: dict[str, Any], *, force: bool = False, metrics: dict[str, Any] | None = None) -> None:
         """Write progress if the interval has passed (or `force`)."""
         if force or self._progress.ready():
-            self.transact(lambda session: jobs.record_progress(session=session, job_id=self.job_id,
-                                                               progress=progress, metrics=metrics), "progress")
+            self.write(lambda session: jobs.record_progress(session=session, job_id=self.job_id,
+                                                            progress=progress, metrics=metrics), "progress")
 
     def interrupted(self) -> bool:
         """The job must stop now: cancelled by a user, this worker is shutting down, or it lost the lease."""
@@ -73,9 +78,37 @@ class JobReporter:
                 return action(session)
         return retrying(attempt, f"job {self.job_id} {what}")
 
+    def write(self, action: Callable[[Session], T], what: str) -> T:
+        """Run `action` in a transaction that first checks (and holds) this worker's lease on the job.
+
+        Raises:
+            LeaseLost: another worker holds the job now; nothing was written.
+        """
+        def held(session: Session) -> T:
+            leases.require_lease(session=session, job_id=self.job_id, holder=holder_id())
+            return action(session)
+        if lease_lost():
+            raise LeaseLost(f"job {self.job_id} is no longer held by {holder_id()}; not writing its {what}")
+        try:
+            return self.transact(held, what)
+        except LeaseLost:
+            mark_lease_lost()
+            raise
+
+    def holds_lease(self) -> bool:
+        """Renew the lease now (so a file written next has a whole lease to finish in); False if it is lost."""
+        if lease_lost():
+            return False
+        held = self.transact(lambda session: leases.renew_lease(
+            session=session, job_id=self.job_id, holder=holder_id(), lease_seconds=self.ctx.settings.lease_seconds),
+            "lease check")
+        if not held:
+            mark_lease_lost()
+        return held
+
     def artifact(self, *, kind: str, name: str, data: bytes, content_type: str,
                  info: dict[str, Any] | None = None) -> None:
-        self.transact(lambda session: artifacts.add_artifact_bytes(
+        self.write(lambda session: artifacts.add_artifact_bytes(
             session=session, settings=self.ctx.settings, job_id=self.job_id, kind=kind, name=name, data=data,
             content_type=content_type, info=info), f"artifact {name}")
 
@@ -94,14 +127,14 @@ class TrainingReporter(JobReporter, TrainingHooks):
 
     def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float],
                       digest: str | None = None) -> None:
-        self.transact(lambda session: artifacts.add_checkpoint(
+        self.write(lambda session: artifacts.add_checkpoint(
             session=session, job_id=self.job_id, step=step, epoch=epoch, path=self._relative(path),
             metrics=finite(metrics), digest=digest), f"checkpoint at step {step}")
 
     def on_checkpoints_kept(self, kept: list[str], best: str | None) -> None:
         """Mark which recorded checkpoints are still on disk, and the best one."""
         best_digest = read_digest(best) if best else None
-        self.transact(lambda session: artifacts.mark_checkpoints(
+        self.write(lambda session: artifacts.mark_checkpoints(
             session=session, job_id=self.job_id, kept=[self._relative(p) for p in kept],
             best=self._relative(best) if best else None, best_digest=best_digest), "checkpoint retention")
 
@@ -116,8 +149,8 @@ class TrainingReporter(JobReporter, TrainingHooks):
         """Keep the run going, but flag the job (its `warnings` and metrics say what was seen)."""
         log.warning("job %s: %s", self.job_id, message)
         self.warnings.append(message)
-        self.transact(lambda session: jobs.add_warning(session=session, job_id=self.job_id, message=message),
-                      "warning")
+        self.write(lambda session: jobs.add_warning(session=session, job_id=self.job_id, message=message),
+                   "warning")
 
     def on_run_files(self, loss_curve_png: bytes, tensorboard_dir: str) -> None:
         self.artifact(kind="loss_curve", name="loss-curve.png", data=loss_curve_png, content_type="image/png")
@@ -127,6 +160,10 @@ class TrainingReporter(JobReporter, TrainingHooks):
 
     def should_stop(self) -> bool:
         return self.interrupted()
+
+    def may_save(self) -> bool:
+        """Checkpoints and run files are this worker's to write only while it holds the job's lease."""
+        return self.holds_lease()
 
     def final_metrics(self, result: Any) -> dict[str, Any]:
         """What the job row keeps: last losses, speed, quality, counters, warnings flag."""

@@ -15,7 +15,7 @@ from PIL import Image
 
 from core.settings import Settings
 from tests.support.backends import free_port, serving_process, worker_process
-from tests.support.jobs import finished, wait_for
+from tests.support.jobs import all_artifacts, finished, wait_for
 from tests.support.models import publish_tiny_generator
 
 pytestmark = pytest.mark.slow
@@ -40,8 +40,8 @@ def _run(client: FlaskClient, **body: object) -> dict:
     return job
 
 
-def _shards(job: dict) -> list[dict]:
-    return sorted((a for a in job["artifacts"] if a["kind"] == "images_shard"), key=lambda a: a["info"]["shard"])
+def _shards(client: FlaskClient, job: dict) -> list[dict]:
+    return sorted(all_artifacts(client, job["id"], kind="images_shard"), key=lambda a: a["info"]["shard"])
 
 
 def _result(client: FlaskClient, job_id: int, layout: str = "flat") -> zipfile.ZipFile:
@@ -63,9 +63,9 @@ def test_shards_appear_while_the_job_runs_and_the_result_streams_them_all(
         client: FlaskClient, settings: Settings, worker: None) -> None:
     version = publish_tiny_generator(settings, "cats", seed=3)
     job = _generate(client, model_version=version, count=6000, seed=7, shard_size=500)
-    running = wait_for(client, job["id"], lambda j: j["status"] != "queued" and _shards(j))
+    running = wait_for(client, job["id"], lambda j: j["status"] != "queued" and j["artifact_count"])
     assert running["status"] == "running", "a shard was downloadable before the job finished"
-    first = _shards(running)[0]
+    first = _shards(client, running)[0]
     with client.get(first["url"]) as response, zipfile.ZipFile(io.BytesIO(response.data)) as shard:
         assert hashlib.sha256(response.data).hexdigest() == first["sha256"]
         assert len(_images(shard)) == 500 and _manifest(shard)[0]["index"] == 0
@@ -74,7 +74,7 @@ def test_shards_appear_while_the_job_runs_and_the_result_streams_them_all(
 
     done = wait_for(client, job["id"], finished)
     assert done["status"] == "succeeded", done["error"]
-    assert [s["info"]["start"] for s in _shards(done)] == list(range(0, 6000, 500))
+    assert [s["info"]["start"] for s in _shards(client, done)] == list(range(0, 6000, 500))
     assert done["metrics"]["images"] == 6000 and done["progress"]["shards_done"] == 12
     archive = _result(client, job["id"])
     images, manifest = _images(archive), _manifest(archive)
@@ -95,11 +95,11 @@ def test_cancel_then_resume_gives_the_same_archive_as_an_uninterrupted_run(
     whole = _run(client, model_version=version, count=3000, seed=11, shard_size=400)
 
     job = _generate(client, model_version=version, count=3000, seed=11, shard_size=400)
-    wait_for(client, job["id"], lambda j: len(_shards(j)) >= 2)
+    wait_for(client, job["id"], lambda j: j["artifact_count"] >= 2)  # shards (the preview comes last)
     client.post(f"/v1/jobs/{job['id']}/cancel")
     cancelled = wait_for(client, job["id"], finished)
     assert cancelled["status"] == "cancelled"
-    kept = _shards(cancelled)
+    kept = _shards(client, cancelled)
     assert 2 <= len(kept) < 8, "finished shards stay after a cancel; the partial one is dropped"
     assert client.get(f"/v1/jobs/{job['id']}/result").headers["X-Catgan-Partial"] == "true"
 
@@ -107,16 +107,16 @@ def test_cancel_then_resume_gives_the_same_archive_as_an_uninterrupted_run(
     assert resumed.status_code == 202 and resumed.get_json()["status"] == "queued"
     done = wait_for(client, job["id"], finished)
     assert done["status"] == "succeeded", done["error"]
-    assert [a["id"] for a in _shards(done)[:len(kept)]] == [a["id"] for a in kept]  # not redone
-    assert [a["sha256"] for a in _shards(done)] == [a["sha256"] for a in _shards(whole)]  # byte-identical shards
+    assert [a["id"] for a in _shards(client, done)[:len(kept)]] == [a["id"] for a in kept]  # not redone
+    assert [a["sha256"] for a in _shards(client, done)] == [a["sha256"] for a in _shards(client, whole)]  # identical
     assert client.post(f"/v1/jobs/{job['id']}/resume").get_json()["error"]["code"] == "not_resumable"
 
     # image i is the same bytes however the job is cut into shards (and so into model calls)
-    resharded = _run(client, model_version=version, count=130, seed=11, shard_size=50, grid=False)
+    resharded = _run(client, model_version=version, count=250, seed=11, shard_size=100, grid=False)
     again = _images(_result(client, resharded["id"]))
     reference = _images(_result(client, whole["id"]))
     assert again == {name: reference[name] for name in again}
-    assert not [a for a in resharded["artifacts"] if a["kind"] == "preview_grid"]
+    assert not all_artifacts(client, resharded["id"], kind="preview_grid")
 
 
 @EMBEDDED
@@ -136,8 +136,8 @@ def test_output_options(client: FlaskClient, settings: Settings, worker: None) -
     assert spread[1] < spread[0], f"clipping z narrows the variety: {spread}"
 
     same = publish_tiny_generator(settings, "same", constant=True)
-    deduped = _run(client, model_version=same, count=100, seed=1, dedupe=True, shard_size=30)
-    assert deduped["metrics"]["images"] == 1 and deduped["metrics"]["duplicates_dropped"] == 99
+    deduped = _run(client, model_version=same, count=250, seed=1, dedupe=True, shard_size=100)  # across 3 shards
+    assert deduped["metrics"]["images"] == 1 and deduped["metrics"]["duplicates_dropped"] == 249
     archive = _result(client, deduped["id"])
     assert list(_images(archive)) == ["cat-0000000.png"] and len(_manifest(archive)[0]["phash"]) == 16
 
@@ -179,5 +179,5 @@ def test_the_tfserving_backend_gives_the_local_backends_bytes(client: FlaskClien
             worker_process(remote_env, tmp_path / "remote.log"):
         remote = _run(client, model_name="cats", label="stable", count=300, seed=5, shard_size=128)
     assert remote["model_version"] == version
-    assert [a["sha256"] for a in _shards(remote)] == [a["sha256"] for a in _shards(local)]
+    assert [a["sha256"] for a in _shards(client, remote)] == [a["sha256"] for a in _shards(client, local)]
     assert f"drawing from cats version 1 through TF Serving at {address}" in (tmp_path / "remote.log").read_text()

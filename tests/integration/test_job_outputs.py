@@ -104,7 +104,8 @@ def test_artifacts_and_checkpoints_are_paged_and_a_job_carries_counts_and_the_ne
         pages.append([a["name"] for a in page["items"]])
         if (cursor := page["next_cursor"]) is None:
             break
-    assert [len(p) for p in pages] == [5, 5, 3] and pages[0][0] == "sheet-0000.png" and pages[-1][-1] == "loss-curve.png"
+    assert [len(p) for p in pages] == [5, 5, 3]
+    assert (pages[0][0], pages[-1][-1]) == ("sheet-0000.png", "loss-curve.png")
     assert [a["name"] for a in all_artifacts(client, job_id, kind="loss_curve")] == ["loss-curve.png"]
     assert [c["step"] for c in all_checkpoints(client, job_id, limit=3)] == [1, 2, 3, 4, 5, 6, 7]
     bad = client.get(f"/v1/jobs/{job_id}/checkpoints", query_string={"cursor": "%%%"})
@@ -143,7 +144,8 @@ def test_floors_on_sample_sheets_and_shards_are_field_errors(client: FlaskClient
     train = submit(client, {"type": "train", "model": "dcgan", "dataset": dataset_id,
                             "params": {"sample_every_steps": 1}}, status=422)
     assert train["error"]["fields"]["params"] == {"sample_every_steps": ["Must be greater than or equal to 50."]}
-    submit(client, {"type": "train", "model": "dcgan", "dataset": dataset_id, "params": {"sample_every_steps": 50, "batch_size": 4}})
+    submit(client, {"type": "train", "model": "dcgan", "dataset": dataset_id,
+                    "params": {"sample_every_steps": 50, "batch_size": 4}})
 
     version = _version(sessions, "cats", "dcgan")
     body = {"type": "generate", "model_version": version, "seed": 1}

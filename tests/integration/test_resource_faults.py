@@ -16,16 +16,16 @@ from core.models import Checkpoint
 from core.settings import Settings
 from tests.support.backends import worker_process
 from tests.support.images import image_zip
-from tests.support.jobs import finished, submit, wait_for
+from tests.support.jobs import all_artifacts, all_checkpoints, finished, submit, wait_for
 from tests.support.models import publish_tiny_generator
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", ["embedded"], indirect=True)]
 
-# 40 images / batch 8 = 5 steps per epoch, a checkpoint at every epoch end; a sample sheet at every step,
-# so the steps a resumed run trains again show as sheets made twice. The time budget ends the resumed run
-# (the first is cancelled long before it runs out, however fast the machine is).
+# 40 images / batch 8 = 5 steps per epoch, a checkpoint at every epoch end; the checkpoint a resumed run writes
+# again at a step it trained again has the sha256 of the first one (the resume is exact). The time budget ends
+# the resumed run (the first is cancelled long before it runs out, however fast the machine is).
 TRAIN = {"image_size": 32, "g_filters": 32, "d_filters": 8, "kernel_size": 4, "batch_size": 8, "z_dim": 16,
-         "sample_every_steps": 1, "checkpoint_every_epochs": 1, "keep_checkpoints": 3, "seed": 1,
+         "sample_every_steps": 50, "checkpoint_every_epochs": 1, "keep_checkpoints": 3, "seed": 1,
          "epochs": 100_000, "max_seconds": 25.0, "quality_samples": 16}
 
 
@@ -35,17 +35,8 @@ def worker(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
         yield
 
 
-def _regular(job: dict) -> list[dict]:
-    return [c for c in job["checkpoints"] if not c["best"]]
-
-
-def _sheets(job: dict) -> dict[int, list[str]]:
-    """Sample sheets by step: the sha256 of each one made at that step."""
-    sheets: dict[int, list[str]] = {}
-    for artifact in job["artifacts"]:
-        if artifact["kind"] == "sample_grid":
-            sheets.setdefault(artifact["info"]["step"], []).append(artifact["sha256"])
-    return sheets
+def _regular(client: FlaskClient, job: dict) -> list[dict]:
+    return [c for c in all_checkpoints(client, job["id"]) if not c["best"]]
 
 
 def test_a_truncated_newest_checkpoint_is_skipped_and_the_job_resumes_from_the_one_before(
@@ -56,12 +47,14 @@ def test_a_truncated_newest_checkpoint_is_skipped_and_the_job_resumes_from_the_o
     assert upload.status_code == 201, upload.get_json()
     job = submit(client, {"type": "train", "model": "dcgan", "dataset": upload.get_json()["id"],
                            "model_name": "sturdy-cats", "params": TRAIN})
-    wait_for(client, job["id"], lambda j: len(_regular(j)) >= 2)
+    wait_for(client, job["id"], lambda j: j["checkpoint_count"] >= 2)
     client.post(f"/v1/jobs/{job['id']}/cancel")
     cancelled = wait_for(client, job["id"], finished)
     assert cancelled["status"] == "cancelled", cancelled["error"]
-    *_, previous, newest = [c["step"] for c in _regular(cancelled) if c["kept"]]
+    *_, previous, newest = [c["step"] for c in _regular(client, cancelled) if c["kept"]]
     assert newest == cancelled["metrics"]["steps"] and previous % 5 == 0 and previous < newest
+    all_checkpoints_cancelled = all_checkpoints(client, job["id"])
+    all_artifacts_cancelled = all_artifacts(client, job["id"])
 
     run_dir = settings.checkpoint_dir / f"job-{job['id']}"
     shutil.copytree(run_dir, tmp_path / "backup")
@@ -76,7 +69,8 @@ def test_a_truncated_newest_checkpoint_is_skipped_and_the_job_resumes_from_the_o
     assert f"; {run_dir}/ckpt-{previous} (its files do not match ckpt-{previous}.sha256" in failed["error"]
     assert failed["error"].endswith(f"Put back intact copies of these files, or move {run_dir} aside to train this "
                                     "run again from scratch; then resume it.")
-    assert failed["checkpoints"] == cancelled["checkpoints"] and failed["artifacts"] == cancelled["artifacts"]
+    assert all_checkpoints(client, job["id"]) == all_checkpoints_cancelled
+    assert all_artifacts(client, job["id"]) == all_artifacts_cancelled
 
     for name in (f.name for f in (tmp_path / "backup").glob("ckpt-*") if not f.name.startswith(f"ckpt-{newest}.")):
         shutil.copy2(tmp_path / "backup" / name, run_dir / name)  # as the message says: all but the newest
@@ -87,18 +81,17 @@ def test_a_truncated_newest_checkpoint_is_skipped_and_the_job_resumes_from_the_o
     [warning] = [w for w in done["warnings"] if w.startswith("resumed from")]
     assert warning.startswith(f"resumed from ckpt-{previous} at step {previous} because newer checkpoints could "
                               f"not be restored: ckpt-{newest} (its files do not match ckpt-{newest}.sha256 (sha256 ")
-    sheets = _sheets(done)
-    for step in range(1, newest + 1):
-        made = sheets[step]
-        if step <= previous:
-            assert len(made) == 1, step
-        else:  # trained again from ckpt-{previous}: the same sheet, byte for byte (the resume is exact)
-            assert len(made) == 2 and made[0] == made[1], (step, made)
-    assert len(sheets[newest + 1]) == 1
-    old_ids = {c["id"] for c in cancelled["checkpoints"]}
-    after = [c["step"] for c in _regular(done) if c["id"] not in old_ids]
+    original = (tmp_path / "backup" / f"ckpt-{newest}.sha256").read_text().strip()
+    old_ids = {c["id"] for c in all_checkpoints_cancelled}
+    after = [c["step"] for c in _regular(client, done) if c["id"] not in old_ids]
     # ckpt-{newest} was written again over the damaged one: its row is updated, not repeated
-    assert [c["step"] for c in _regular(done)].count(newest) == 1
+    assert [c["step"] for c in _regular(client, done)].count(newest) == 1
+    with sessions() as session:  # trained again from ckpt-{previous}: the same files, byte for byte (an exact resume)
+        again = session.scalar(select(Checkpoint.digest).where(Checkpoint.job_id == job["id"],
+                                                               Checkpoint.path == f"job-{job['id']}/ckpt-{newest}"))
+    assert again == original
+    sheets = [a["info"]["step"] for a in all_artifacts(client, job["id"], kind="sample_grid")]
+    assert sheets and len(sheets) == len(set(sheets))  # one row per sheet, made again or not
     assert after[0] == newest + 5 and after == sorted(after)
     assert done["metrics"]["steps"] == done["progress"]["step"] > newest and done["metrics"]["warned"] is True
     assert done["model_version"] is not None
@@ -112,8 +105,8 @@ def test_a_truncated_newest_checkpoint_is_skipped_and_the_job_resumes_from_the_o
         assert digest == (settings.checkpoint_dir / f"{path}.sha256").read_text().strip()
 
 
-def _shards(job: dict) -> list[dict]:
-    return sorted((a for a in job["artifacts"] if a["kind"] == "images_shard"), key=lambda a: a["info"]["shard"])
+def _shards(client: FlaskClient, job: dict) -> list[dict]:
+    return sorted(all_artifacts(client, job["id"], kind="images_shard"), key=lambda a: a["info"]["shard"])
 
 
 def test_corrupted_shards_are_written_again_on_resume(client: FlaskClient, settings: Settings,
@@ -124,11 +117,11 @@ def test_corrupted_shards_are_written_again_on_resume(client: FlaskClient, setti
     assert whole["status"] == "succeeded", whole["error"]
 
     job = submit(client, body)
-    wait_for(client, job["id"], lambda j: len(_shards(j)) >= 2)
+    wait_for(client, job["id"], lambda j: j["artifact_count"] >= 2)
     client.post(f"/v1/jobs/{job['id']}/cancel")
     cancelled = wait_for(client, job["id"], finished)
     assert cancelled["status"] == "cancelled"
-    kept = _shards(cancelled)
+    kept = _shards(client, cancelled)
     assert 2 <= len(kept) < 8
     first, second = (settings.artifact_dir / f"job-{job['id']}" / f"images-{k:05d}.zip" for k in (0, 1))
     with first.open("r+b") as fh:  # truncated
@@ -140,9 +133,9 @@ def test_corrupted_shards_are_written_again_on_resume(client: FlaskClient, setti
     assert client.post(f"/v1/jobs/{job['id']}/resume").status_code == 202
     done = wait_for(client, job["id"], finished)
     assert done["status"] == "succeeded", done["error"]
-    shards = _shards(done)
+    shards = _shards(client, done)
     assert [s["info"]["shard"] for s in shards] == list(range(8))  # one row per shard: the damaged rows are gone
-    assert [s["sha256"] for s in shards] == [s["sha256"] for s in _shards(whole)]  # byte-identical to a clean run
+    assert [s["sha256"] for s in shards] == [s["sha256"] for s in _shards(client, whole)]  # as a clean run
     assert {s["id"] for s in shards} & {s["id"] for s in kept} == {s["id"] for s in kept[2:]}  # intact ones kept
     for shard in shards[:2]:
         with client.get(shard["url"]) as response:  # the files on disk are the new ones

@@ -47,7 +47,8 @@ def _all_pages(client: FlaskClient, path: str, **query: Any) -> list[dict[str, A
             return items
 
 
-def all_artifacts(client: FlaskClient, job_id: int, *, kind: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+def all_artifacts(client: FlaskClient, job_id: int, *, kind: str | None = None,
+                  limit: int = 1000) -> list[dict[str, Any]]:
     """Every artifact of the job (of `kind`, if given), oldest first, through the paged endpoint."""
     return _all_pages(client, f"/v1/jobs/{job_id}/artifacts", limit=limit, **({"kind": kind} if kind else {}))
 

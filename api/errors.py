@@ -14,6 +14,7 @@ from api.ratelimit import retry_after_seconds
 from core.errors import (
     CatganError,
     Conflict,
+    Forbidden,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
@@ -33,6 +34,7 @@ STATUS_OF: list[tuple[type[CatganError], int]] = [
     (PayloadTooLarge, 413),
     (ServiceUnavailable, 503),
     (Unauthorized, 401),
+    (Forbidden, 403),
     (QuotaExceeded, 429),
 ]
 

@@ -25,14 +25,19 @@ def read_local_token(settings: Settings) -> str | None:
 
 
 def ensure_local_key(settings: Settings) -> tuple[str, bool]:
-    """The local owner's token, made and saved unless the saved one still works; (token, made now)."""
+    """The local owner's admin token, made and saved unless the saved one still works; (token, made now).
+
+    Admin: whoever reads HOME/api-key can read HOME anyway, and quickstart registers a server-side folder
+    (admin keys only). A saved key from before, not an admin's, is replaced.
+    """
     engine = make_engine(settings)
     try:
         with session_scope(make_session_factory(engine)) as session:
             token = read_local_token(settings)
-            if token and keys.authenticate(session=session, token=token) is not None:
+            saved = keys.authenticate(session=session, token=token) if token else None
+            if token and saved is not None and saved.admin:
                 return token, False
-            _, token = keys.create_key(session=session, owner=LOCAL_OWNER)
+            _, token = keys.create_key(session=session, owner=LOCAL_OWNER, admin=True)
             _write_private(key_file(settings), token)  # before the commit: no key is ever made without its file
             return token, True
     finally:

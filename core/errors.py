@@ -66,6 +66,12 @@ class LeaseLost(Conflict):
     code = "lease_lost"
 
 
+class Forbidden(CatganError):
+    """The caller's key may not do this (e.g. only admins register server-side folders)."""
+
+    code = "forbidden"
+
+
 class Unauthorized(CatganError):
     """The request carries no valid API key."""
 

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     dataset_dir: Path | None = Field(default=None, description="Uploaded datasets; default HOME/datasets.")
     allow_local_paths: bool = Field(default=True, description="Allow datasets from server-side folders.")
     local_path_root: Path | None = Field(default=None, description="Only folders under this root (unset: any).")
+    max_folder_entries: int = Field(default=200_000, gt=0, description="Most files, folders and links a "
+                                    "server-side folder may hold (its walk stops there).")
+    max_folder_depth: int = Field(default=32, gt=0, description="Most levels of folders below a server-side folder.")
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="Largest accepted upload.")
     max_archive_files: int = Field(default=200_000, gt=0,
                                    description="Most entries (files, folders, links) an archive may hold.")

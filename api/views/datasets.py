@@ -36,12 +36,14 @@ UPLOAD_BODY = {
 @blp.doc(requestBody=UPLOAD_BODY, parameters=[HEADER_DOC])
 @blp.response(201, DatasetSchema)
 @blp.alt_response(403, schema=ErrorSchema,
-                  description="Server-side folders are disabled (CATGAN_ALLOW_LOCAL_PATHS=false).")
+                  description="Server-side folders are disabled (CATGAN_ALLOW_LOCAL_PATHS=false, "
+                  "`local_paths_disabled`), or the key is not an admin's (`admin_required`).")
 @blp.alt_response(409, schema=ErrorSchema, description="The Idempotency-Key was used with another body.")
 @blp.alt_response(413, schema=ErrorSchema,
-                  description="The upload, or what it unpacks to, is over a limit (size, files, compression ratio).")
+                  description="The upload, or what it unpacks to, is over a limit (size, files, compression ratio, "
+                  "tar headers), or a server-side folder holds too many entries or is too deep.")
 def create_dataset() -> ResponseReturnValue:
-    """Upload a zip/tar of images, or register a server-side folder (JSON `{name, path}`)."""
+    """Upload a zip/tar of images, or register a server-side folder (JSON `{name, path}`, admin keys only)."""
     if request.mimetype == "multipart/form-data":
         dataset = _create_from_upload()
     elif request.is_json:
@@ -81,7 +83,7 @@ def _create_from_upload() -> dict[str, Any]:
 def _create_from_folder(data: dict[str, Any]) -> dict[str, Any]:
     with transaction() as session:
         dataset = service.create_dataset_from_folder(session=session, settings=context().settings,
-                                                     owner=auth.owner(), **data)
+                                                     owner=auth.owner(), admin=auth.is_admin(), **data)
         return _remembered(session, present_dataset(dataset))
 
 

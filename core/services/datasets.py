@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from typing import BinaryIO
@@ -11,7 +10,8 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from core.archives import ArchiveLimits, extract_archive, remove_tree, scan_images
-from core.errors import CatganError, InvalidInput, NotFound, PayloadTooLarge
+from core.errors import CatganError, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from core.folder_survey import FolderLimits, survey_links
 from core.models import Dataset
 from core.services import quotas
 from core.services.owners import scoped, visible
@@ -92,18 +92,26 @@ def _require_images(count: int, skipped: int) -> None:
         )
 
 
-def create_dataset_from_folder(*, session: Session, settings: Settings, name: str, path: str, owner: str) -> Dataset:
-    """Register a server-side folder of images as `owner`'s (read in place, never modified)."""
+def create_dataset_from_folder(*, session: Session, settings: Settings, name: str, path: str, owner: str,
+                               admin: bool) -> Dataset:
+    """Register a server-side folder of images as `owner`'s (read in place, never modified).
+
+    Only an `admin` may: a folder can hold anyone's files. The service's own data is refused, and the
+    folder is walked within CATGAN_MAX_FOLDER_ENTRIES / CATGAN_MAX_FOLDER_DEPTH before an image is read.
+    """
     if not settings.allow_local_paths:
         raise CatganError("server-side dataset paths are disabled (CATGAN_ALLOW_LOCAL_PATHS=false); "
                           "upload an archive instead", code="local_paths_disabled")
+    if not admin:
+        raise Forbidden("registering a server-side folder needs an admin API key (it could hold anyone's files); "
+                        "upload an archive instead, or ask an admin", code="admin_required")
     folder = _existing_folder(path)
     root = settings.local_path_root.resolve() if settings.local_path_root else None
     if root is not None and not _is_under(folder, root):
         raise InvalidInput(f"path must be under {root}", code="path_not_allowed", fields={"path": ["Not allowed."]})
-    if root is not None and (leaving := _links_leaving(folder, root)):
-        raise InvalidInput(f"{len(leaving)} symbolic link(s) under {folder} lead outside {root}, e.g. {leaving[0]}",
-                           code="path_not_allowed", fields={"path": ["Holds links that lead outside the root."]})
+    _refuse_service_data(folder, settings)
+    links = survey_links(folder, FolderLimits(settings.max_folder_entries, settings.max_folder_depth))
+    _refuse_links_out(folder, links, root, _service_dirs(settings))
     scan = scan_images(folder)
     _require_images(scan.image_count, scan.skipped_count)
     dataset = Dataset(name=name, source="local", path=str(folder), image_count=scan.image_count,
@@ -129,20 +137,36 @@ def _is_under(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def _links_leaving(folder: Path, root: Path) -> list[Path]:
-    """Symbolic links under `folder` that lead outside `root` (or nowhere): training would follow them."""
-    leaving = []
-    for parent, dirs, files in os.walk(folder):  # does not descend into linked folders, as gans.data does not
-        for entry in (Path(parent, name) for name in dirs + files):
-            if not entry.is_symlink():
-                continue
-            try:
-                inside = _is_under(entry.resolve(strict=True), root)
-            except (OSError, RuntimeError):
-                inside = False
-            if not inside:
-                leaving.append(entry)
-    return leaving
+def _service_dirs(settings: Settings) -> list[Path]:
+    """HOME and the data directories (which may lie elsewhere), links resolved: every owner's files are there."""
+    dirs = [settings.home, settings.dataset_dir, settings.artifact_dir, settings.model_repository,
+            settings.checkpoint_dir]
+    return [d.resolve() for d in dirs if d is not None]
+
+
+def _refuse_service_data(folder: Path, settings: Settings) -> None:
+    """Refuse a folder inside the service's own data, or one holding it (`/`, the parent of HOME)."""
+    for data in _service_dirs(settings):
+        if _is_under(folder, data) or _is_under(data, folder):
+            raise InvalidInput(f"{folder} {'lies inside' if _is_under(folder, data) else 'holds'} the service's own "
+                               f"data ({data}, every owner's uploads and models); register a folder outside "
+                               "CATGAN_HOME and the data directories", code="path_not_allowed",
+                               fields={"path": ["The service's own data."]})
+
+
+def _refuse_links_out(folder: Path, links: list[Path], root: Path | None, service_dirs: list[Path]) -> None:
+    """Refuse symbolic links under `folder` that lead into the service's data, or outside `root` (or nowhere)."""
+    for link in links:
+        try:
+            target: Path | None = link.resolve(strict=True)
+        except (OSError, RuntimeError):
+            target = None  # broken or a loop: harmless unless a root is set
+        into_data = target is not None and any(_is_under(target, data) for data in service_dirs)
+        if into_data or (root is not None and (target is None or not _is_under(target, root))):
+            where = "into the service's own data" if into_data else f"outside {root}"
+            raise InvalidInput(f"a symbolic link under {folder} leads {where}: {link}", code="path_not_allowed",
+                               fields={"path": ["Holds links into the service's data." if into_data
+                                                else "Holds links that lead outside the root."]})
 
 
 def get_dataset(*, session: Session, dataset_id: int, owner: str | None = None) -> Dataset:

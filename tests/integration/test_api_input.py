@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import Dataset, Job
 from core.settings import Settings
+from tests.support.auth import as_admin
 from tests.support.images import image_bytes, image_zip, tar_of, zip_of
 
 
@@ -91,7 +92,9 @@ def test_wrong_content_types(client: FlaskClient) -> None:
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_json"
 
 
-def test_local_folder_dataset(client: FlaskClient, image_folder: Path, tmp_path: Path) -> None:
+def test_local_folder_dataset(client: FlaskClient, image_folder: Path, tmp_path: Path,
+                              sessions: sessionmaker[Session]) -> None:
+    client = as_admin(client, sessions)  # server-side folders need an admin key
     response = client.post("/v1/datasets", json={"name": "faces", "path": str(image_folder)})
     assert response.status_code == 201 and response.get_json()["image_count"] == 40
     assert response.headers["Location"] == f"/v1/datasets/{response.get_json()['id']}"

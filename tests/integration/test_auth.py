@@ -305,7 +305,7 @@ def test_the_local_key_is_made_once_and_kept_private(settings: Settings, session
     assert stat.S_IMODE(os.stat(key_file(settings)).st_mode) == 0o600
     with session_scope(sessions) as session:
         key = keys.authenticate(session=session, token=token)
-        assert key is not None and (key.owner, key.admin) == (LOCAL_OWNER, False)
+        assert key is not None and (key.owner, key.admin) == (LOCAL_OWNER, True)  # quickstart registers a folder
     assert ensure_local_key(settings) == (token, False)
     with session_scope(sessions) as session:
         keys.revoke_key(session=session, key_id_or_prefix=token[:keys.PREFIX_LENGTH])

@@ -25,6 +25,7 @@ from api.app import create_app
 from api.context import EXTENSION
 from core.models import Dataset
 from core.settings import Settings
+from tests.support.auth import as_admin
 from tests.support.http import count_rows, expect_error, upload
 from tests.support.images import image_bytes, image_zip, png_claiming, tar_of, write_images, zip_of
 
@@ -232,7 +233,9 @@ def _roots(base: Path) -> tuple[Path, Path]:
     return root, outside
 
 
-def test_folders_under_the_root_are_allowed(client_with: Callable[..., FlaskClient], tmp_path: Path) -> None:
+def test_folders_under_the_root_are_allowed(client: FlaskClient, client_with: Callable[..., FlaskClient],
+                                            sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    as_admin(client, sessions)  # server-side folders need an admin key; client_with copies it
     root, _ = _roots(tmp_path)
     allowed = client_with(local_path_root=root)
     response = allowed.post("/v1/datasets", json={"name": "cats", "path": str(root / "cats")})
@@ -264,8 +267,10 @@ def _escape_route(case: str, root: Path, outside: Path) -> str:
     return str(cats)
 
 
-def test_paths_outside_the_root_are_refused(client_with: Callable[..., FlaskClient], tmp_path: Path,
-                                            sessions: sessionmaker[Session], subtests: pytest.Subtests) -> None:
+def test_paths_outside_the_root_are_refused(client: FlaskClient, client_with: Callable[..., FlaskClient],
+                                            tmp_path: Path, sessions: sessionmaker[Session],
+                                            subtests: pytest.Subtests) -> None:
+    as_admin(client, sessions)  # server-side folders need an admin key; client_with copies it
     for i, case in enumerate(["dotdot", "absolute path elsewhere", "link to a folder outside",
                               "link to a file outside, inside the folder",
                               "link to a folder outside, inside the folder", "link loop inside the folder", "~"]):
@@ -277,8 +282,9 @@ def test_paths_outside_the_root_are_refused(client_with: Callable[..., FlaskClie
     assert count_rows(sessions, Dataset) == 0
 
 
-def test_folders_that_cannot_be_read_are_422(client: FlaskClient, tmp_path: Path,
+def test_folders_that_cannot_be_read_are_422(client: FlaskClient, tmp_path: Path, sessions: sessionmaker[Session],
                                              subtests: pytest.Subtests) -> None:
+    as_admin(client, sessions)  # server-side folders need an admin key
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     for path in ["/nonexistent/cats", "~nosuchuser-catgan/cats", "/" + "a" * 300, "/".join(["x"] * 2000),
                  "relative/../../cats", str(tmp_path / "loop"), "/dev/null", "/etc/passwd"]:
@@ -291,7 +297,9 @@ def test_server_side_folders_can_be_switched_off(client_with: Callable[..., Flas
     expect_error(response, 403, "local_paths_disabled")
 
 
-def test_a_registered_folder_is_never_modified(client: FlaskClient, tmp_path: Path) -> None:
+def test_a_registered_folder_is_never_modified(client: FlaskClient, tmp_path: Path,
+                                               sessions: sessionmaker[Session]) -> None:
+    as_admin(client, sessions)  # server-side folders need an admin key
     folder = tmp_path / "mixed"
     write_images(folder, 2)
     (folder / "bomb.png").write_bytes(png_claiming(30_000, 30_000))

@@ -27,6 +27,7 @@ from core.db import session_scope
 from core.models import Dataset, IdempotencyKey, Job, utcnow
 from core.services import idempotency
 from core.settings import Settings
+from tests.support.auth import as_admin
 from tests.support.backends import api_process, free_port
 from tests.support.images import image_zip
 
@@ -210,7 +211,7 @@ def test_an_upload_repeated_with_its_key_is_one_dataset(client: FlaskClient, ses
 
 def test_a_folder_registration_repeated_with_its_key(client: FlaskClient, image_folder: Path,
                                                      sessions: sessionmaker[Session]) -> None:
-    key = _key()
+    client, key = as_admin(client, sessions), _key()  # server-side folders need an admin key
     first = client.post("/v1/datasets", json={"name": "faces", "path": str(image_folder)}, headers={KEY: key})
     again = client.post("/v1/datasets", json={"path": str(image_folder), "name": "faces"}, headers={KEY: key})
     assert (first.status_code, again.status_code) == (201, 201) and again.get_json() == first.get_json()

@@ -21,3 +21,8 @@ def authorize(client: FlaskClient, token: str) -> FlaskClient:
     """`client`, sending `token` as its bearer key on every request."""
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client
+
+
+def as_admin(client: FlaskClient, sessions: sessionmaker[Session], owner: str = TEST_OWNER) -> FlaskClient:
+    """`client`, now sending a new admin key of `owner` (server-side folders need one)."""
+    return authorize(client, make_token(sessions, owner, admin=True))

@@ -43,8 +43,8 @@ class TrainingConfig:
     quality_samples: int = param(256, min=16, max=10_000, doc="images per set for the sliced Wasserstein distance")
     on_divergence: str = param("fail", choices=DIVERGENCE_ACTIONS,
                                doc='"fail" stops the job on NaN/inf, a stuck D or mode collapse; "warn" flags it')
-    seed: int = param(0, min=0, max=MAX_SEED,
-                      doc="same seed + same data = same run, also across a resume (the API draws one when none is given)")
+    seed: int = param(0, min=0, max=MAX_SEED, doc="same seed + same data = same run, also across a resume "
+                      "(the API draws one when none is given)")
     jit_compile: bool = internal(False, doc="XLA, a deployment setting; about 10x slower on a small CPU, so off")
 
     def to_dict(self) -> dict[str, Any]:

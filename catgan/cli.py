@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from catgan.commands import CatganGroup
 from core.errors import CatganError
 from core.settings import Settings
 
@@ -44,9 +45,13 @@ def _raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-@click.group()
+@click.group(cls=CatganGroup)
 def main() -> None:
-    """catgan: train GANs and generate cat pictures in bulk."""
+    """catgan: train GANs and generate cat pictures in bulk.
+
+    The client commands (datasets, train, generate, jobs, watch, download, cancel, resume, models, label) talk
+    to a running API: CATGAN_URL (default http://127.0.0.1:8000) and CATGAN_TOKEN, or --url/--token.
+    """
 
 
 @main.command()

@@ -182,14 +182,14 @@ class CatganClient:
     def upload_dataset(self, archive: str | Path, name: str | None = None) -> Dataset:
         """Upload a zip or tar of images, streamed from disk (re-read from the start on a retry)."""
         archive = Path(archive)
-        fields = {"name": name} if name else {}
+        fields, boundary = ({"name": name} if name else {}), f"catgan-{uuid.uuid4().hex}"
         files: list[Any] = []
 
         def body() -> Json:
             while files:
                 files.pop().close()
             files.append(archive.open("rb"))
-            multipart = MultipartBody(files[-1], archive.name, fields)
+            multipart = MultipartBody(files[-1], archive.name, fields, boundary)
             return {"data": multipart, "headers": {"Content-Type": multipart.content_type}}
 
         try:

@@ -37,10 +37,18 @@ class SSEParser:
 
     last_event_id: str | None = None
     retry_ms: int | None = None
+    _id: str | None = None  # the id: of the event being read; it becomes last_event_id only when that dispatches
     _line: str = ""
     _pending_cr: bool = False
     _event: str = ""
     _data: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._id = self.last_event_id
+
+    def reset(self) -> None:
+        """Forget a half-read event (its connection dropped); keep the last dispatched id for the reconnect."""
+        self._line, self._pending_cr, self._event, self._data, self._id = "", False, "", [], self.last_event_id
 
     def feed(self, text: str) -> list[Event]:
         """Consume `text`; return the events whose terminating blank line it contained."""
@@ -72,14 +80,14 @@ class SSEParser:
         elif name == "event":
             self._event = value
         elif name == "id" and "\x00" not in value:
-            self.last_event_id = value or None
+            self._id = value or None
         elif name == "retry" and value.isdigit():
             self.retry_ms = int(value)
         return None
 
     def _dispatch(self) -> Event | None:
         data, kind = self._data, self._event
-        self._data, self._event = [], ""
+        self._data, self._event, self.last_event_id = [], "", self._id
         if not data:
             return None
         return Event(event=kind or "message", data="\n".join(data), id=self.last_event_id)
@@ -89,6 +97,7 @@ def parse_stream(chunks: Iterable[bytes], parser: SSEParser | None = None) -> It
     """Events from raw byte chunks (UTF-8, split anywhere); an unfinished last event is dropped, as the spec says."""
     parser = parser or SSEParser()
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    parser.reset()
     for chunk in chunks:
         yield from parser.feed(decoder.decode(chunk))
     yield from parser.feed(decoder.decode(b"", final=True))

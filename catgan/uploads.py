@@ -21,8 +21,8 @@ class MultipartBody:
     Not an io class on purpose: requests would call its tell(), fail, and send it as empty.
     """
 
-    def __init__(self, file: BinaryIO, filename: str, fields: dict[str, str]) -> None:
-        self.boundary = f"catgan-{uuid.uuid4().hex}"
+    def __init__(self, file: BinaryIO, filename: str, fields: dict[str, str], boundary: str | None = None) -> None:
+        self.boundary = boundary or f"catgan-{uuid.uuid4().hex}"  # a retry sends the same bytes with the same one
         head = b"".join(f'--{self.boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
                         for k, v in fields.items())
         safe_name = filename.replace('"', "_").replace("\r", "_").replace("\n", "_")

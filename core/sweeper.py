@@ -1,6 +1,7 @@
 """The sweeper: puts back what faults take away, on a timer.
 
-- Jobs whose lease expired (their worker died) go back to the queue; the next worker resumes them.
+- Jobs whose lease expired on the database's clock (their worker died), or that have none (running when
+  migration 0004 ran), go back to the queue; the next worker resumes them.
 - Jobs queued in the database but absent from the broker (Redis restarted without its data, or the
   API died between committing a job and sending its task) are sent again. Sending twice is harmless:
   the lease lets exactly one delivery run a job.

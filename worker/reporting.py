@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.errors import LeaseLost
-from core.services import artifacts, jobs, leases
+from core.services import artifacts, history, jobs, leases
 from gans.checkpoints import read_digest
 from gans.train import TrainingHooks
 from worker.context import WorkerContext
@@ -144,6 +144,8 @@ class TrainingReporter(JobReporter, TrainingHooks):
 
     def on_quality(self, step: int, metrics: dict[str, float]) -> None:
         self.quality = dict(metrics) | {"swd_step": step}
+        self.write(lambda session: history.record_quality(session=session, job_id=self.job_id, step=step,
+                                                          swd=metrics.get("swd_mean")), "quality")
 
     def on_warning(self, message: str) -> None:
         """Keep the run going, but flag the job (its `warnings` and metrics say what was seen)."""

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Job, utcnow
+from core.services.history import record_sample
 from core.services.leases import handed_back, release_job
 from core.services.owners import scoped, visible
 from core.states import JobStatus, check_transition, is_terminal
@@ -114,6 +115,7 @@ def record_progress(*, session: Session, job_id: int, progress: dict[str, Any],
     if metrics is not None:
         values["metrics"] = metrics
     session.execute(update(Job).where(Job.id == job_id).values(**values))
+    record_sample(session=session, job_id=job_id, progress=progress)  # the curves keep every report
 
 
 def is_cancel_requested(*, session: Session, job_id: int) -> bool:

@@ -16,7 +16,7 @@ def _head(settings: Settings) -> str | None:
 
 TABLES = {
     "alembic_version", "api_keys", "artifacts", "checkpoints", "datasets", "idempotency_keys",
-    "jobs", "model_labels", "model_policies", "model_versions",
+    "jobs", "model_labels", "model_policies", "model_versions", "progress_samples",
 }
 
 

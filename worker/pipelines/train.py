@@ -16,6 +16,7 @@ from gans.registry import get_spec, make_config
 from gans.spec import ModelSpec
 from gans.train import TrainResult, train_gan
 from worker.context import WorkerContext
+from worker.evolution import record_evolution
 from worker.lease import holder_id, lease_lost
 from worker.pipelines.runner import ClaimedJob, JobInputError, finish, requeue, run_job
 from worker.reporting import TrainingReporter
@@ -50,6 +51,7 @@ def _train(ctx: WorkerContext, job: ClaimedJob) -> None:
     if result.stopped and shutting_down():
         requeue(ctx, job.id, JobType.TRAIN)  # the next worker resumes from the checkpoint just saved
         return
+    record_evolution(reporter)  # cancelled or done: the sheets so far as one animation, while the lease is held
     if result.stopped:
         finish(ctx, job.id, JobStatus.CANCELLED, error="cancelled by request; checkpoints kept", metrics=metrics)
         return

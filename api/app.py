@@ -7,13 +7,14 @@ from flask import Flask
 
 from api.auth import install_auth
 from api.context import EXTENSION, ApiContext
+from api.dashboard import SWAGGER_UI_URL, install_dashboard
 from api.errors import register_error_handlers
 from api.instrumentation import install_instrumentation
 from api.openapi import CatganApi
 from api.ratelimit import install_rate_limit
 from api.schemas import DatasetFolderSchema, JobCreateSchema, LabelSchema, PolicySchema
 from api.validation import IdConverter, StrictJSONProvider, TextConverter
-from api.views import artifacts, datasets, health, jobs, models
+from api.views import artifacts, datasets, health, history, jobs, models
 from core.db import make_engine, make_session_factory
 from core.queue import make_celery
 from core.settings import Settings
@@ -37,6 +38,7 @@ def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
         API_SPEC_OPTIONS={"security": [{"bearer": []}]},  # every /v1 route; health routes opt out
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,  # /docs, its assets served here
     )
     engine = make_engine(settings)
     app.extensions[EXTENSION] = ApiContext(settings=settings, engine=engine, sessions=make_session_factory(engine),
@@ -51,7 +53,8 @@ def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
     api.spec.components.schema("Policy", schema=PolicySchema)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                    "description": "an API key: `catgan keys create --owner NAME`"})
-    for module in (health, datasets, jobs, artifacts, models):
+    for module in (health, datasets, jobs, history, artifacts, models):
         api.register_blueprint(module.blp)
+    install_dashboard(app, settings)  # the pages at / and their /ui/api bridge (the /v1 API stays bearer-only)
     register_error_handlers(app)
     return app

@@ -56,6 +56,11 @@ def _lookup(token: str | None) -> Caller | None:
         return Caller(key.id, key.key_hash, key.owner, key.admin) if key is not None else None
 
 
+def sign_in_caller(token: str) -> Caller | None:
+    """The live key of a token typed into the dashboard's sign-in form, checked like a bearer token."""
+    return _lookup(token.strip() or None)
+
+
 def _require_key() -> None:
     """Refuse /v1 requests without a live key (401 with `WWW-Authenticate: Bearer`)."""
     if not is_api_path(request.path):

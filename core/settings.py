@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     queued_grace_seconds: float = Field(default=120.0, gt=0, description="A job queued longer than this without a "
                                         "broker message is sent again by the sweeper.")
     auth: Literal["on", "off"] = Field(default="on", description="Bearer API keys on every /v1 request.")
+    secret_key: SecretStr | None = Field(default=None, description="Signs the dashboard's session cookies (unset: "
+                                         "made once and kept in HOME/secret-key).")
     idempotency_ttl_seconds: int = Field(default=86_400, gt=0, description="How long an Idempotency-Key is kept.")
     quota_concurrent_jobs: int = Field(default=8, gt=0, description="Queued + running jobs per owner.")
     quota_generate_images: int = Field(default=1_000_000, gt=0, description="Images per generate job per owner.")

@@ -63,3 +63,9 @@ def authenticate(*, session: Session, token: str) -> ApiKey | None:
     """The live key of `token`, or None (unknown or revoked)."""
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(token)))
     return key if key is not None and key.revoked_at is None else None
+
+
+def live_key(*, session: Session, key_hash: str) -> ApiKey | None:
+    """The live key stored as `key_hash` (a signed-in dashboard session keeps the hash, never the token), or None."""
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+    return key if key is not None and key.revoked_at is None else None

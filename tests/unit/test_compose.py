@@ -22,7 +22,7 @@ COMPOSE = ROOT / "docker-compose.gpu.yml"
 BATCHING = ROOT / "serving" / "batching.config"
 
 SERVICES = {"redis", "postgres", "migrate", "api", "worker-train", "worker-generate", "sweeper", "tfserving",
-            "flower"}
+            "flower", "prometheus", "grafana"}
 GPU_SERVICES = ("worker-train", "worker-generate", "tfserving")
 # run from the catgan image
 CATGAN_SERVICES = ("api", "worker-train", "worker-generate", "sweeper", "migrate", "flower")
@@ -97,6 +97,9 @@ def test_gpu_services_reserve_an_nvidia_gpu() -> None:
 
 def test_only_the_api_and_flower_are_published() -> None:
     services = _services()
+    for name in ("flower", "prometheus", "grafana"):
+        for entry in services[name]["ports"]:
+            assert str(entry).startswith("127.0.0.1:"), f"{name} is for the host's loopback only: {entry}"
     for name in ("redis", "postgres", "tfserving", "migrate", "worker-train", "worker-generate"):
         assert _published(services[name]) == set(), f"{name} must stay on the compose network"
     assert _published(services["api"]) == {8000}
@@ -229,6 +232,26 @@ def test_long_running_services_restart_and_workers_get_time_to_checkpoint() -> N
         assert services[name]["restart"] == "unless-stopped", name
     for name in ("worker-train", "worker-generate"):
         assert _seconds(services[name]["stop_grace_period"]) >= 60, name
+
+
+def test_prometheus_scrapes_the_api_and_tf_serving_and_grafana_shows_it() -> None:
+    services = _services()
+    api = services["api"]["command"]
+    assert api[api.index("--config") + 1] == "python:catgan.gunicorn_conf"  # multiprocess metrics
+    assert services["api"]["environment"]["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
+    tfserving = services["tfserving"]
+    flag = next(f for f in tfserving["command"] if f.startswith("--monitoring_config_file="))
+    mounted = {target: source for target, (source, _ro) in _mounts(tfserving).items()}
+    assert (ROOT / mounted[flag.split("=", 1)[1]]).is_file()
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]
+    assert {tuple(job["static_configs"][0]["targets"]) for job in scrape} == {("api:8000",), ("tfserving:8501",)}
+    for target, (source, _ro) in _mounts(services["prometheus"]).items():
+        assert source.startswith("prometheus-data") or (ROOT / source).exists(), target
+    grafana = services["grafana"]
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana_admin_password"
+    assert "grafana_admin_password" in _config()["secrets"]
+    for target, (source, _ro) in _mounts(grafana).items():
+        assert source.startswith("grafana-data") or (ROOT / source).is_dir(), target
 
 
 def test_flower_monitors_the_broker() -> None:

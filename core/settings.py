@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     serving_model_base_path: Path | None = Field(
         default=None, description="The model repository as TF Serving sees it (models.config base paths); "
         "default: the model repository.")
+    events_maxlen: int = Field(default=10_000, gt=0, description="Entries kept (approximately) in each Redis "
+                               "stream of live events (one per job, one per owner); older ones are trimmed.")
+    events_ttl_seconds: int = Field(default=7 * 86_400, gt=0, description="An events stream left unwritten this "
+                                    "long is deleted from Redis.")
+    events_heartbeat_seconds: float = Field(default=15.0, gt=0, description="How often an idle SSE stream sends "
+                                            "a `: keep-alive` comment (proxies keep it open).")
+    events_max_stream_seconds: float = Field(default=3_600.0, gt=0, description="Longest one SSE response lasts "
+                                             "before the server ends it (clients reconnect with Last-Event-ID).")
+    events_max_streams: int = Field(default=32, gt=0, description="SSE streams one API process serves at once; "
+                                    "past it 503 with Retry-After.")
     progress_interval_seconds: float = Field(default=2.0, gt=0, description="How often workers write progress.")
     cancel_poll_seconds: float = Field(default=1.0, gt=0, description="How often training checks for cancel.")
     broker_visibility_timeout: int = Field(default=3_600, gt=0, description="Seconds before Redis redelivers an "

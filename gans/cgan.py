@@ -16,9 +16,6 @@ The export's metadata.json lists `classes`, so a generate job maps {"tabby": 10}
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,69 +23,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gans.config import TrainingConfig, _check_in_range, _check_positive_int, _is_int
-from gans.export import METADATA_FILE, to_uint8
+from gans.common import GENERATE_BATCH, check_batch_fits
+from gans.configs.cgan import DECLARATION, CGANConfig
+from gans.errors import ConfigError, DatasetError
+from gans.export import export_declared, to_uint8
 from gans.grid import image_grid
-from gans.labelled import MIN_CLASSES, class_names, count_labelled, labelled_dataset, labelled_sample
+from gans.labelled import class_names, count_labelled, labelled_dataset, labelled_sample
 from gans.losses import sigmoid_bce
 from gans.nets.cgan import build_discriminator, build_generator
 from gans.spec import ModelSpec
 from gans.two_player import TwoPlayerGAN
 
-IMAGE_SIZES = (28, 32, 64)
 SHEET_COLUMNS = 8  # samples per class on the progress sheet, one latent per column
 SHEET_MAX_ROWS = 10  # classes shown on the sheet; more are thinned out evenly
-GENERATE_CHUNK = 256  # images per generator call when making quality sets
-
-
-@dataclass(frozen=True, kw_only=True)
-class CGANConfig(TrainingConfig):
-    """Everything that defines one cGAN run; the defaults are keras-io's MNIST recipe."""
-
-    class_names: tuple[str, ...] = ()  # label i = class_names[i]; () until with_classes() fills it
-    image_size: int = 28  # 28 (MNIST), 32 or 64 (one more up-sampling stage)
-    channels: int = 1  # 1 grey (MNIST) or 3 RGB
-    z_dim: int = 100  # Mirza & Osindero's 100 (keras-io uses 128)
-    g_filters: int = 128  # keras-io: Dense(7*7*128) and both transposed convs
-    d_filters: int = 64  # keras-io: Conv2D 64 then 128; doubles per stage
-    lr_d: float = 3e-4  # keras-io's Adam(3e-4) for both players
-    lr_g: float = 3e-4
-    beta1: float = 0.5  # keras-io keeps Adam's 0.9; 0.5 (DCGAN's) oscillates less, as in gans.models
-
-    def __post_init__(self) -> None:
-        # JSON (config.json, the API) brings a list; a tuple keeps the config hashable and equal.
-        if isinstance(self.class_names, list):
-            object.__setattr__(self, "class_names", tuple(self.class_names))
-
-    @property
-    def num_classes(self) -> int:
-        """Return K, the number of labels."""
-        return len(self.class_names)
-
-    @property
-    def generator_stages(self) -> int:
-        """Return the stride-2 stages: 2 at 28 and 32 px (from 7x7 / 8x8), 3 at 64 px."""
-        return 3 if self.image_size == 64 else 2
-
-    def validate(self) -> CGANConfig:
-        """Raise ValueError naming the first bad field; return self so calls can chain."""
-        self.validate_training()
-        names = self.class_names
-        if not isinstance(names, tuple) or not all(isinstance(n, str) and n for n in names):
-            raise ValueError(f"class_names must be a list of non-empty strings, got {names!r}")
-        if len(set(names)) != len(names) or len(names) == 1:
-            raise ValueError(f"class_names must be empty (read from the data) or at least "
-                             f"{MIN_CLASSES} distinct names, got {list(names)}")
-        if not _is_int(self.image_size) or self.image_size not in IMAGE_SIZES:
-            raise ValueError(f"image_size must be one of {IMAGE_SIZES}, got {self.image_size!r}")
-        if not _is_int(self.channels) or self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
-        for name in ("z_dim", "g_filters", "d_filters"):
-            _check_positive_int(name, getattr(self, name))
-        for name in ("lr_d", "lr_g"):
-            _check_in_range(name, getattr(self, name), 0.0, math.inf, "> 0")
-        _check_in_range("beta1", self.beta1, 0.0, 1.0, "in [0, 1)", low_open=False, high_open=True)
-        return self
 
 
 class CGAN(TwoPlayerGAN):
@@ -139,7 +86,7 @@ def build_cgan(config: CGANConfig) -> CGAN:
     """Build the cGAN with seeded weights, compiled with its two Adam optimizers."""
     config.validate()
     if not config.class_names:
-        raise ValueError("class_names is empty: fill it from the data first, "
+        raise ConfigError("class_names is empty: fill it from the data first, "
                          "config = gans.cgan.with_classes(config, data_dir)")
     keras.utils.set_random_seed(config.seed)  # weight init; the model's rng does the rest
     model = CGAN(config)
@@ -149,20 +96,17 @@ def build_cgan(config: CGANConfig) -> CGAN:
 
 
 def _check_classes(config: CGANConfig, data_dir: str | Path) -> None:
-    """Raise ValueError unless data_dir's class folders are exactly config.class_names, in order."""
+    """Raise DatasetError unless data_dir's class folders are exactly config.class_names, in order."""
     found = tuple(class_names(data_dir))
     if found != config.class_names:
-        raise ValueError(f"{data_dir} has classes {list(found)}, but the model's labels are "
+        raise DatasetError(f"{data_dir} has classes {list(found)}, but the model's labels are "
                          f"{list(config.class_names)}; label ids would change meaning")
 
 
 def count_examples(config: CGANConfig, data_dir: str | Path) -> int:
     """Return the images per epoch, after checking the classes and that one batch fits."""
     _check_classes(config, data_dir)
-    count = sum(count_labelled(data_dir).values())
-    if count < config.batch_size:
-        raise ValueError(f"dataset has {count} images, fewer than batch_size {config.batch_size}")
-    return count
+    return check_batch_fits(sum(count_labelled(data_dir).values()), config.batch_size, data_dir)
 
 
 def epoch_dataset(config: CGANConfig, data_dir: str | Path, epoch: int) -> tf.data.Dataset:
@@ -190,8 +134,8 @@ def sample_sheet(model: CGAN, inputs: tuple[tf.Tensor, tf.Tensor]) -> np.ndarray
 
 def generate(model: CGAN, z: np.ndarray, label: np.ndarray) -> np.ndarray:
     """Return uint8 images (N, S, S, C) for latents and labels, in chunks to bound memory."""
-    chunks = [to_uint8(model((z[i:i + GENERATE_CHUNK], label[i:i + GENERATE_CHUNK]), training=False))
-              .numpy() for i in range(0, len(z), GENERATE_CHUNK)]
+    chunks = [to_uint8(model((z[i:i + GENERATE_BATCH], label[i:i + GENERATE_BATCH]), training=False))
+              .numpy() for i in range(0, len(z), GENERATE_BATCH)]
     return np.concatenate(chunks)
 
 
@@ -201,44 +145,31 @@ def quality_images(model: CGAN, config: CGANConfig, data_dir: str | Path,
     real, label = labelled_sample(data_dir, config.image_size, n, config.seed, config.channels,
                                   classes=config.class_names)
     if len(real) == 0:
-        raise ValueError(f"no decodable images in {data_dir}")
+        raise DatasetError(f"no decodable images in {data_dir}")
     z = tf.random.stateless_normal((len(label), config.z_dim), seed=[config.seed, 11]).numpy()
     return to_uint8(real).numpy(), generate(model, z, label)
 
 
-class _ConditionalGeneratorModule(tf.Module):
-    """Hold the generator and its serving function, so the SavedModel owns both."""
-
-    def __init__(self, generator: keras.Model, z_dim: int, num_classes: int):
-        super().__init__(name="cgan_generator")
-        self.generator = generator
-        self.num_classes = num_classes
-        self.serve = tf.function(self._serve, input_signature=[
-            tf.TensorSpec([None, z_dim], tf.float32, name="z"),
-            tf.TensorSpec([None], tf.int32, name="label")])
-
-    def _serve(self, z: tf.Tensor, label: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Generate uint8 images (N, S, S, C) of classes label (N,) from latents z (N, z_dim)."""
+def serve_labels(generator: keras.Model, num_classes: int) -> Any:
+    """Return the serving function: (z (N, z_dim), label (N,) int32) -> {"images": uint8 (N, S, S, C)}."""
+    def serve(z: tf.Tensor, label: tf.Tensor) -> dict[str, tf.Tensor]:
         # A label out of range would one-hot to zeros and quietly draw a class-less image.
         checks = [tf.debugging.assert_equal(tf.shape(z)[0], tf.shape(label)[0],
                                             message="z and label need the same batch size"),
                   tf.debugging.assert_non_negative(label, message="label must be >= 0"),
-                  tf.debugging.assert_less(label, self.num_classes,
-                                           message=f"label must be < {self.num_classes}")]
+                  tf.debugging.assert_less(label, num_classes, message=f"label must be < {num_classes}")]
         with tf.control_dependencies(checks):
-            return {"images": to_uint8(self.generator([z, label], training=False))}
+            return {"images": to_uint8(generator([z, label], training=False))}
+
+    return serve
 
 
 def export_cgan(model: CGAN, config: CGANConfig, export_dir: str | Path, metadata: dict[str, Any]) -> None:
     """Save the generator as a SavedModel, serving_default: (z, label) -> {"images": uint8}, + metadata.json."""
-    export_dir = Path(export_dir)
-    module = _ConditionalGeneratorModule(model.generator, config.z_dim, config.num_classes)
-    tf.saved_model.save(module, str(export_dir), signatures={"serving_default": module.serve})
-    info = {"model": SPEC.name, "image_size": config.image_size, "channels": config.channels,
-            "z_dim": config.z_dim, "classes": list(config.class_names), **metadata}
-    (export_dir / METADATA_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    export_declared(DECLARATION, config, export_dir, serve_labels(model.generator, config.num_classes),
+                    {"generator": model.generator}, metadata)
 
 
-SPEC = ModelSpec(name="cgan", config_type=CGANConfig, build=build_cgan, count_examples=count_examples,
+SPEC = ModelSpec(declaration=DECLARATION, build=build_cgan, count_examples=count_examples,
                  epoch_dataset=epoch_dataset, sample_inputs=sample_inputs, sample_sheet=sample_sheet,
                  quality_images=quality_images, export=export_cgan)

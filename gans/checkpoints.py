@@ -26,6 +26,7 @@ from typing import Any
 import tensorflow as tf
 
 from gans.config import TrainingConfig
+from gans.errors import CheckpointError
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,6 @@ CHUNK = 1024 * 1024
 # A truncated data file makes TensorFlow raise IndexError ("Read less bytes than requested"), a flipped
 # byte DataLossError, a missing shard NotFoundError; all OpErrors otherwise, or OSError from our own reads.
 UNREADABLE = (tf.errors.OpError, IndexError, OSError)
-
-
-class CheckpointError(Exception):
-    """No checkpoint of a run could be restored; the message lists each one tried, why, and what to do."""
 
 
 class CorruptCheckpoint(Exception):

@@ -3,6 +3,7 @@
     GanError                 base: the job failed for a reason the user can read and act on
     ├── ConfigError          a config's params are invalid (validate(); the message names the field)
     ├── DatasetError         the data cannot train the model as asked (too few images, no classes, ...)
+    ├── CheckpointError      no checkpoint of a run could be restored (each one tried is named, with why)
     └── TrainingDiverged     training went somewhere it cannot come back from (NaN, stuck D, collapse)
 
 None of them is a ValueError: a ValueError (or any other exception) out of training is a bug, to be
@@ -22,6 +23,10 @@ class ConfigError(GanError):
 
 class DatasetError(GanError):
     """The data cannot train the model as configured; the message says what is missing."""
+
+
+class CheckpointError(GanError):
+    """No checkpoint of a run could be restored; the message lists each one tried, why, and what to do."""
 
 
 class TrainingDiverged(GanError):

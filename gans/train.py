@@ -27,6 +27,7 @@ from gans.checkpoints import (
     write_config,
 )
 from gans.config import DCGANConfig
+from gans.errors import ConfigError, DatasetError
 from gans.grid import encode_png
 from gans.guard import DivergenceGuard, TrainingDiverged
 from gans.metrics.swd import swd_summary
@@ -112,7 +113,8 @@ def train_gan(spec: ModelSpec, config: Any, data_dir: str | Path, checkpoint_dir
     FID and KID; without, they are reported as unavailable, never estimated some other way.
 
     Raises:
-        ValueError: bad config, too little data, or a checkpoint of another architecture.
+        ConfigError: bad config, or a checkpoint of another architecture.
+        DatasetError: too little (decodable) data.
         CheckpointError: checkpoints exist (or `init_from` was given) but none of them is intact.
         TrainingDiverged: NaN/inf losses, a stuck discriminator or mode collapse with on_divergence="fail".
     """
@@ -185,8 +187,8 @@ class _Trainer:
                         return self._finish(stopped=False)
                     step = self._train_one(batch)
                 if step == offset + epoch_index * self.epoch_steps:
-                    raise ValueError(f"fewer than batch_size {self.config.batch_size} examples in "
-                                     f"{self.data_dir} could be decoded")
+                    raise DatasetError(f"fewer than batch_size {self.config.batch_size} examples in "
+                                       f"{self.data_dir} could be decoded")
                 if step % self.epoch_steps == 0:
                     self._end_of_epoch(step // self.epoch_steps)
             return self._finish(stopped=False)
@@ -236,12 +238,12 @@ class _Trainer:
         log.info("resumed from %s at step %d of %d", source, self.saved_step, self.total)
 
     def _restore_from(self, source: str) -> None:
-        """Restore every existing object from `source`; ValueError if the checkpoint is another model's."""
+        """Restore every existing object from `source`; ConfigError if the checkpoint is another model's."""
         try:
             self.checkpoint.restore(source).assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as exc:
-            raise ValueError(f"checkpoint {source} does not fit this run: "
-                             f"{config_difference(Path(source).parent, self.config) or exc}") from exc
+            raise ConfigError(f"checkpoint {source} does not fit this run: "
+                              f"{config_difference(Path(source).parent, self.config) or exc}") from exc
 
     def _batches(self, epoch_index: int, offset: int, limit: int) -> Any:
         """The batches of 0-based epoch_index from batch `offset` on, at most `limit`."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import errno
 import re
-import sys
 from collections.abc import Iterator
 
+from gans.errors import CheckpointError
 from serving.local import ExportUnreadable
 
 DISK_FULL = {errno.ENOSPC: "No space left on device", errno.EDQUOT: "Disk quota exceeded"}
@@ -22,9 +22,8 @@ def describe_failure(exc: BaseException, *, job_id: int | None = None) -> str | 
     """A message a user can act on for a known resource fault in `exc` (or its causes), else None."""
     resume = f"POST /v1/jobs/{job_id}/resume" if job_id is not None else "resume the job (POST /v1/jobs/<id>/resume)"
     chain = list(_chain(exc))
-    checkpoint_error = _loaded("gans.checkpoints", "CheckpointError")
     for fault in chain:
-        if checkpoint_error is not None and isinstance(fault, checkpoint_error):
+        if isinstance(fault, CheckpointError):
             return str(fault)  # names every checkpoint tried, why it failed, and what to do
         if isinstance(fault, ExportUnreadable):
             return (f"{fault}: the model version's files are damaged or incomplete. Restore that folder from a "
@@ -71,15 +70,14 @@ def _disk_full(exc: BaseException) -> tuple[str, str] | None:
 
 
 def _out_of_memory(exc: BaseException) -> bool:
+    """True for MemoryError and TensorFlow's ResourceExhaustedError."""
     if isinstance(exc, MemoryError):
         return True
-    tf = sys.modules.get("tensorflow")  # a TensorFlow error cannot have been raised unless it is loaded
-    return tf is not None and isinstance(exc, tf.errors.ResourceExhaustedError)
+    if not any(c.__module__.startswith("tensorflow") for c in type(exc).__mro__):
+        return False  # only TensorFlow raises its errors: a generate job on TF Serving never loads it for this
+    import tensorflow as tf  # already loaded: it raised `exc`
 
-
-def _loaded(module: str, name: str) -> type | None:
-    """A class of a module already imported (importing gans.checkpoints would load TensorFlow)."""
-    return getattr(sys.modules.get(module), name, None)
+    return isinstance(exc, tf.errors.ResourceExhaustedError)
 
 
 def _path_in(text: str) -> str | None:

@@ -16,7 +16,9 @@ from core.queue import enqueue_job
 from core.services import jobs, leases
 from core.services.datasets import dataset_folder
 from core.states import JobStatus
+from gans.contract import ModelKind, Signature
 from worker.context import WorkerContext
+from worker.errors import EXPECTED, JobInputError
 from worker.faults import describe_failure
 from worker.lease import Heartbeat, holder_id, lease_lost
 from worker.retry import retrying
@@ -25,18 +27,14 @@ from worker.shutdown import shutting_down
 log = logging.getLogger(__name__)
 
 
-class JobInputError(Exception):
-    """The job cannot run as asked (bad data, too few images...): fail it, do not re-raise."""
-
-
 @dataclass(frozen=True)
 class SourceVersion:
     id: int
     name: str
     version: int
     export_dir: Path
-    z_dim: int
-    image_size: int
+    kind: ModelKind  # what the model version recorded: a generate job's inputs follow from it
+    signature: Signature  # the inputs and outputs its export serves (names, dtypes, shapes)
     classes: tuple[str, ...] = ()  # a conditional model's class names, in label order
     training_job: int | None = None
     step: int | None = None  # the training step the generator was exported at
@@ -71,7 +69,8 @@ def claim(ctx: WorkerContext, job_id: int) -> ClaimedJob | None:
         if version is not None:
             assert ctx.settings.model_repository is not None
             source = SourceVersion(version.id, version.name, version.version,
-                                   ctx.settings.model_repository / version.path, version.z_dim, version.image_size,
+                                   ctx.settings.model_repository / version.path, ModelKind(version.kind),
+                                   Signature.from_dict(version.signature),
                                    tuple(version.info.get("classes") or ()), version.job_id, version.info.get("step"))
         resume_from = job.resume_from.path if job.resume_from is not None else None
         return ClaimedJob(job.id, job.model, dict(job.params), data_dir, source, job.dataset_id, resume_from,
@@ -122,7 +121,7 @@ def run_job(ctx: WorkerContext, job_id: int, body: Callable[[ClaimedJob], None])
 
 
 def _run_job(ctx: WorkerContext, job_id: int, body: Callable[[ClaimedJob], None]) -> None:
-    """Claim and run; expected input errors fail the job quietly, anything else fails it and re-raises."""
+    """Claim and run; the errors of `worker.errors` fail the job quietly, anything else fails it and re-raises."""
     job = claim(ctx, job_id)
     if job is None:
         return
@@ -131,7 +130,7 @@ def _run_job(ctx: WorkerContext, job_id: int, body: Callable[[ClaimedJob], None]
             body(job)
     except LeaseLost as exc:
         log.warning("job %s: %s; leaving it to that worker", job_id, exc)
-    except (JobInputError, ValueError) as exc:
+    except EXPECTED as exc:  # never a bare ValueError: one out of TensorFlow or NumPy is a bug to show
         log.warning("job %s failed: %s", job_id, exc)
         _fail(ctx, job_id, str(exc))
     except Exception as exc:

@@ -16,9 +16,10 @@ from gans.registry import get_spec, make_config
 from gans.spec import ModelSpec
 from gans.train import TrainResult, train_gan
 from worker.context import WorkerContext
+from worker.errors import JobInputError
 from worker.evolution import record_evolution
 from worker.lease import holder_id, lease_lost
-from worker.pipelines.runner import ClaimedJob, JobInputError, finish, requeue, run_job
+from worker.pipelines.runner import ClaimedJob, finish, requeue, run_job
 from worker.reporting import TrainingReporter
 from worker.retry import retrying
 from worker.shutdown import shutting_down

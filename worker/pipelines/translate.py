@@ -13,17 +13,10 @@ from core.states import JobStatus, JobType
 from serving.backends import GeneratorBackend, ModelRef, make_backend
 from worker.bulk import Block, run_bulk
 from worker.context import WorkerContext
+from worker.errors import JobInputError
 from worker.images import contact_sheet, encode_png
 from worker.pipelines.generate import bulk_options, provenance
-from worker.pipelines.runner import (
-    ClaimedJob,
-    JobInputError,
-    SourceVersion,
-    end_interrupted,
-    finish,
-    require_export,
-    run_job,
-)
+from worker.pipelines.runner import ClaimedJob, SourceVersion, end_interrupted, finish, require_export, run_job
 from worker.reporting import JobReporter
 
 MODEL_BLOCK = 8  # images per model call, always (the last block is padded)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from gans.configs.dcgan import DCGANConfig
 from gans.dcgan import build as build_dcgan
-from gans.errors import DatasetError
+from gans.errors import ConfigError, DatasetError
 from gans.train import Progress, TrainingHooks, TrainResult, train_dcgan
 
 # 20 images / batch 8 = 2 steps per epoch; 3 epochs = 6 steps.
@@ -143,7 +143,7 @@ def test_stop_before_the_first_step_still_checkpoints(image_dir: Path, tmp_path:
 def test_resume_refuses_another_architecture(image_dir: Path, tmp_path: Path) -> None:
     train_dcgan(dataclasses.replace(TINY, max_steps=1), image_dir, tmp_path / "c", RecordingHooks())
     wider = dataclasses.replace(TINY, g_filters=128)
-    with pytest.raises(ValueError, match="g_filters=64"):
+    with pytest.raises(ConfigError, match="g_filters=64"):
         train_dcgan(wider, image_dir, tmp_path / "c", RecordingHooks())
 
 

@@ -26,7 +26,7 @@ from gans.checkpoints import (
     write_best_score,
     write_config,
 )
-from gans.config import DCGANConfig
+from gans.configs.dcgan import DCGANConfig
 from gans.errors import ConfigError, DatasetError
 from gans.grid import encode_png
 from gans.guard import DivergenceGuard, TrainingDiverged

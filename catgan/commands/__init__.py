@@ -22,6 +22,7 @@ CLIENT_COMMANDS = {
     "resume": "catgan.commands.jobs:resume",
     "models": "catgan.commands.resources:models",
     "label": "catgan.commands.resources:label",
+    "tensorboard": "catgan.commands.tensorboard:tensorboard",
 }
 
 

@@ -46,7 +46,7 @@ def _finish(config: Config, job_id: int, status: str) -> None:
 
 
 @click.command(cls=ClientCommand)
-@click.option("--model", default="dcgan", show_default=True, help="The GAN to train (dcgan, wgan-gp, cgan...).")
+@click.option("--model", default="dcgan", show_default=True, help="The GAN to train (dcgan, keras-gan, mlp-gan, cgan, pix2pix; GET /v1/models lists what is trained).")
 @click.option("--dataset", required=True, type=click.IntRange(min=1), help="Dataset id.")
 @click.option("--param", "params", multiple=True, metavar="K=V", help="A train param; V is read as JSON if it parses.")
 @click.option("--model-name", default=None, help="Name to export the trained generator under.")

@@ -132,6 +132,30 @@ def test_generate_writes_the_images_and_download_fetches_them(service: Service, 
     assert (again / cats[0].name).read_bytes() == cats[0].read_bytes()
 
 
+def test_tensorboard_downloads_the_jobs_event_files(service: Service, trained: dict) -> None:
+    logdir = service.root / "tb"
+    result = service.run("tensorboard", str(trained["id"]), "--logdir", str(logdir), "--no-launch", "--json")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    files = [Path(f) for f in body["files"]]
+    assert body["logdir"] == str(logdir) and files
+    assert all(f.parent == logdir / f"job-{trained['id']}" and f.name.startswith("events.out.tfevents.")
+               for f in files)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(files[0].parent))
+    events.Reload()
+    assert {"g_loss", "d_loss"} & set(events.Tags()["scalars"]) or events.Tags()["tensors"]
+
+
+def test_tensorboard_of_a_job_without_event_files_is_one_error_line(service: Service, trained: dict) -> None:
+    client = service.client()
+    job = client.wait(client.generate(model_name="cli-cats", count=2, seed=1)["id"], timeout=120)
+    assert job["status"] == "succeeded"
+    result = service.run("tensorboard", str(job["id"]), "--no-launch")
+    assert result.returncode == 3 and result.stderr.startswith("error: no_event_files: "), result.stderr
+
+
 def test_label_and_models(service: Service, trained: dict) -> None:
     result = service.run("label", "cli-cats", "stable", "1", "--json")
     assert result.returncode == 0, result.stderr

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import session_scope
+from core.events import install_event_sinks, make_event_sinks
 from core.models import Job, utcnow
 from core.queue import QUEUE_GENERATE, QUEUE_TRAIN, enqueue_job
 from core.services import leases
@@ -47,6 +48,7 @@ class Sweeper:
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], celery: Celery) -> None:
         self.settings, self.sessions, self.celery = settings, sessions, celery
+        install_event_sinks(sessions, make_event_sinks(settings, celery))  # requeues and failures reach clients
 
     def sweep(self) -> SweepReport:
         report = SweepReport()

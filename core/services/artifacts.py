@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
 from core.models import Artifact, Checkpoint, utcnow
+from core.services.job_events import SHARD_KIND as SHARD_KIND  # a zip shard of a generate/translate job's images
+from core.services.job_events import record_artifact, record_checkpoint
 from core.services.owners import visible
 from core.settings import Settings
 from core.storage import resolve_inside, sha256_file, write_atomic
 
 VERIFY_HASH_BYTES = 64 * 1024**2
-SHARD_KIND = "images_shard"  # a zip shard of a generate/translate job's images
 SHARD_MANIFEST = "manifest.jsonl"  # inside every shard: one JSON line per image, where it came from
 
 
@@ -53,6 +54,7 @@ def add_artifact_file(*, session: Session, settings: Settings, job_id: int, kind
         for column, value in values.items():
             setattr(artifact, column, value)
     session.flush()
+    record_artifact(session, artifact)  # a new sheet, shard or file: told to clients once this commits
     return artifact
 
 
@@ -102,10 +104,11 @@ def add_checkpoint(*, session: Session, job_id: int, step: int, epoch: int, path
         existing.step, existing.epoch, existing.metrics, existing.kept = step, epoch, metrics, True
         existing.digest = digest or existing.digest
         session.flush()
-        return existing
+        return existing  # reported again (a resumed run names its starting point): not a new checkpoint
     checkpoint = Checkpoint(job_id=job_id, step=step, epoch=epoch, path=path, metrics=metrics, digest=digest)
     session.add(checkpoint)
     session.flush()
+    record_checkpoint(session, checkpoint)
     return checkpoint
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Job, utcnow
 from core.services.history import record_sample
+from core.services.job_events import execute_move, record_progress_event
 from core.services.leases import handed_back, release_job
 from core.services.owners import scoped, visible
 from core.states import JobStatus, check_transition, is_terminal
@@ -65,11 +66,8 @@ def list_jobs(*, session: Session, owner: str | None = None, status: str | None 
 def _set_status(session: Session, job_id: int, expected: JobStatus, target: JobStatus, **values: Any) -> bool:
     """Move a job from `expected` to `target` if it is still `expected`; tell whether it moved."""
     check_transition(expected, target)
-    result = session.execute(
-        update(Job).where(Job.id == job_id, Job.status == expected.value).values(status=target.value, **values)
-    )
-    session.flush()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    statement = update(Job).where(Job.id == job_id, Job.status == expected.value).values(status=target.value, **values)
+    return execute_move(session, statement, job_id=job_id, target=target, previous=expected)
 
 
 def request_cancel(*, session: Session, job_id: int, owner: str | None = None) -> Job:
@@ -114,7 +112,9 @@ def record_progress(*, session: Session, job_id: int, progress: dict[str, Any],
     values: dict[str, Any] = {"progress": progress}
     if metrics is not None:
         values["metrics"] = metrics
-    session.execute(update(Job).where(Job.id == job_id).values(**values))
+    row = session.execute(update(Job).where(Job.id == job_id).values(**values)
+                          .returning(Job.owner, Job.status)).first()
+    record_progress_event(session, job_id=job_id, row=row, progress=progress)  # sent when this commits
     record_sample(session=session, job_id=job_id, progress=progress)  # the curves keep every report
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.types import DateTime
 
 from core.errors import LeaseLost
 from core.models import Job, utcnow
+from core.services.job_events import execute_move
 from core.states import JobStatus, check_transition
 
 
@@ -60,10 +61,6 @@ def _expired() -> Any:
                 or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < db_now()))
 
 
-def _claimable() -> Any:
-    return or_(Job.status == JobStatus.QUEUED.value, _expired())
-
-
 def claim_job(*, session: Session, job_id: int, holder: str, lease_seconds: float,
               max_attempts: int | None = None) -> Job | None:
     """Take a queued job, or a running one whose lease expired; None when it is not this worker's to run.
@@ -73,23 +70,34 @@ def claim_job(*, session: Session, job_id: int, holder: str, lease_seconds: floa
     """
     if max_attempts is not None and fail_exhausted(session=session, job_id=job_id, max_attempts=max_attempts):
         return None
-    result = session.execute(update(Job).where(Job.id == job_id, _claimable()).values(
-        status=JobStatus.RUNNING.value, lease_holder=holder, lease_expires_at=db_now(lease_seconds),
-        attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, utcnow())))
-    session.flush()
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    values = {"status": JobStatus.RUNNING.value, "lease_holder": holder, "lease_expires_at": db_now(lease_seconds),
+              "attempts": Job.attempts + 1, "started_at": func.coalesce(Job.started_at, utcnow())}
+    if not _move_from_claimable(session, job_id, JobStatus.RUNNING, values):
         return None
     return session.get(Job, job_id, populate_existing=True)
 
 
+def _move_from_claimable(session: Session, job_id: int, target: JobStatus, values: dict[str, Any],
+                         *where: Any) -> bool:
+    """Move a claimable job (queued, else running with an expired lease) to `target`; tell whether it moved.
+
+    Two conditional UPDATEs rather than one, so the `status` event knows the status it left (RETURNING gives
+    only new values); the first is the usual case, so it costs one statement.
+    """
+    claimable = ((JobStatus.QUEUED, Job.status == JobStatus.QUEUED.value), (JobStatus.RUNNING, _expired()))
+    for previous, condition in claimable:
+        statement = update(Job).where(Job.id == job_id, condition, *where).values(**values)
+        if execute_move(session, statement, job_id=job_id, target=target, previous=previous):
+            return True
+    return False
+
+
 def fail_exhausted(*, session: Session, job_id: int, max_attempts: int) -> bool:
     """Fail a claimable job that was started `max_attempts` times already; True if it was."""
-    result = session.execute(update(Job).where(Job.id == job_id, _claimable(), Job.attempts >= max_attempts).values(
-        status=JobStatus.FAILED.value, finished_at=utcnow(), lease_holder=None, lease_expires_at=None,
-        error=f"the job was started {max_attempts} times and never finished (its workers died or were killed each "
-              "time: look for out-of-memory kills in the worker logs); fix the cause, then resume it"))
-    session.flush()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    values = {"status": JobStatus.FAILED.value, "finished_at": utcnow(), "lease_holder": None, "lease_expires_at": None,
+              "error": f"the job was started {max_attempts} times and never finished (its workers died or were killed "
+                       "each time: look for out-of-memory kills in the worker logs); fix the cause, then resume it"}
+    return _move_from_claimable(session, job_id, JobStatus.FAILED, values, Job.attempts >= max_attempts)
 
 
 def renew_lease(*, session: Session, job_id: int, holder: str, lease_seconds: float) -> bool:
@@ -110,10 +118,9 @@ def release_job(*, session: Session, job_id: int, holder: str | None, status: Jo
     condition = [Job.id == job_id, Job.status == JobStatus.RUNNING.value]
     if holder is not None:
         condition.append(Job.lease_holder == holder)
-    result = session.execute(update(Job).where(*condition).values(
-        status=status.value, lease_holder=None, lease_expires_at=None, **values))
-    session.flush()
-    if result.rowcount == 1:  # type: ignore[attr-defined]
+    statement = update(Job).where(*condition).values(status=status.value, lease_holder=None, lease_expires_at=None,
+                                                     **values)
+    if execute_move(session, statement, job_id=job_id, target=status, previous=JobStatus.RUNNING):
         return
     job = session.get(Job, job_id, populate_existing=True)
     if job is not None and job.status == JobStatus.RUNNING and holder is not None:
@@ -140,9 +147,9 @@ def expired_jobs(*, session: Session) -> list[int]:
 
 def requeue_expired(*, session: Session, job_id: int) -> bool:
     """Put a running job whose lease expired back in the queue; False if it was renewed or moved meanwhile."""
-    result = session.execute(update(Job).where(Job.id == job_id, _expired()).values(
-        status=JobStatus.QUEUED.value, lease_holder=None, lease_expires_at=None))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    statement = update(Job).where(Job.id == job_id, _expired()).values(
+        status=JobStatus.QUEUED.value, lease_holder=None, lease_expires_at=None)
+    return execute_move(session, statement, job_id=job_id, target=JobStatus.QUEUED, previous=JobStatus.RUNNING)
 
 
 def handed_back() -> Any:

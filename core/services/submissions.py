@@ -16,6 +16,7 @@ from core.models import Checkpoint, Dataset, Job, ModelVersion
 from core.names import check_model_name, derived_model_name
 from core.params import resolve_train_params
 from core.services import models as model_services
+from core.services.job_events import record_status
 from core.services.owners import visible
 from core.states import JobType
 
@@ -50,9 +51,7 @@ def create_train_job(*, session: Session, owner: str, model: str, dataset_id: in
     resolved["model_name"] = _model_name(session, owner, model_name, derived_model_name(model, dataset.name))
     job = Job(type=JobType.TRAIN, model=model, dataset_id=dataset.id, params=resolved, owner=owner,
               resume_from_checkpoint_id=checkpoint.id if checkpoint else None)
-    session.add(job)
-    session.flush()
-    return job
+    return _queued(session, job)
 
 
 def _model_name(session: Session, owner: str, asked: str | None, default: str) -> str:
@@ -125,9 +124,7 @@ def create_generate_job(*, session: Session, owner: str, source_ref: SourceRef, 
         params["class_counts"] = {name: class_counts.get(name, 0) for name in classes}
     job = Job(type=JobType.GENERATE, model=source.model, source_model_version_id=source.id, params=params,
               owner=owner)
-    session.add(job)
-    session.flush()
-    return job
+    return _queued(session, job)
 
 
 def output_params(options: dict[str, Any]) -> dict[str, Any]:
@@ -169,9 +166,7 @@ def create_translate_job(*, session: Session, owner: str, source_ref: SourceRef,
     params = {"from_photos": from_photos, **output_params(options or {})}
     job = Job(type=JobType.TRANSLATE, model=source.model, source_model_version_id=source.id,
               dataset_id=dataset.id, params=params, owner=owner)
-    session.add(job)
-    session.flush()
-    return job
+    return _queued(session, job)
 
 
 def source_version(*, session: Session, ref: SourceRef, owner: str | None = None) -> ModelVersion:
@@ -200,3 +195,11 @@ def _dataset(session: Session, dataset_id: int, owner: str | None) -> Dataset:
         raise InvalidInput(f"dataset {dataset_id} does not exist; create it with POST /v1/datasets first",
                            code="dataset_not_found", fields={"dataset": ["No such dataset."]})
     return dataset
+
+
+def _queued(session: Session, job: Job) -> Job:
+    """Insert the new job and record its first `status` event (queued), sent when this transaction commits."""
+    session.add(job)
+    session.flush()
+    record_status(session, job_id=job.id, owner=job.owner, status=job.status, previous=None, error=None)
+    return job

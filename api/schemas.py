@@ -8,12 +8,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.models import MAX_ID
 from core.names import MODEL_NAME_MAX, MODEL_NAME_PATTERN, MODEL_NAME_RULE
 from core.params import StrictBool, StrictFloat, StrictInt
+from core.services.job_requests import GENERATE_ONLY_OUTPUT, MAX_SEED
+from core.services.job_requests import OUTPUT_FIELDS as ALL_OUTPUT_FIELDS
+from core.services.submissions import JPEG_QUALITY
 from core.states import JobStatus, JobType
 
 NAME = validate.Length(min=1, max=200)
-MAX_ID = 2**31 - 1  # ids are INTEGER columns (32-bit in PostgreSQL); a larger one cannot name anything
 ID = validate.Range(min=1, max=MAX_ID, error="Must be an id between {min} and {max}.")
 
 
@@ -36,17 +39,17 @@ class FullMatch(validate.Regexp):
         return value
 
 
-SEED = validate.Range(min=0, max=2**31 - 1)
+SEED = validate.Range(min=0, max=MAX_SEED)
 LABEL_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
-OUTPUT_FIELDS = {"format", "quality", "grid", "shard_size"}
+OUTPUT_FIELDS = set(ALL_OUTPUT_FIELDS - GENERATE_ONLY_OUTPUT)  # format, quality, grid, shard_size
 SOURCE_FIELDS = {"model_version", "model_name", "version", "label"}
 # (required, allowed) fields per job type besides "type"; generate/translate address their model by
 # `model_version` (an id) or by `model_name` with an optional `version` or `label`
 TYPE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     JobType.TRAIN: ({"model", "dataset"}, {"model", "dataset", "params", "model_name", "resume_from"}),
-    JobType.GENERATE: (set(), SOURCE_FIELDS | OUTPUT_FIELDS | {"count", "class_counts", "seed", "truncation", "dedupe",
-                                                               "dedupe_distance"}),
+    JobType.GENERATE: (set(), SOURCE_FIELDS | OUTPUT_FIELDS | GENERATE_ONLY_OUTPUT | {"count", "class_counts",
+                                                                                      "seed"}),
     JobType.TRANSLATE: ({"dataset"}, SOURCE_FIELDS | OUTPUT_FIELDS | {"dataset", "from_photos"}),
 }
 
@@ -81,7 +84,7 @@ class JobCreateSchema(Schema):
     dedupe_distance = StrictInt(validate=validate.Range(min=0, max=32), metadata={
         "description": "generate: most differing hash bits (of 64) still counted a duplicate; default 4"})
     format = fields.String(validate=validate.OneOf(["png", "jpeg"]), metadata={"description": "png (default) or jpeg"})
-    quality = StrictInt(validate=validate.Range(min=1, max=95), metadata={"description": "jpeg quality, default 90"})
+    quality = StrictInt(validate=validate.Range(min=1, max=95), metadata={"description": f"jpeg quality, default {JPEG_QUALITY}"})
     grid = StrictBool(metadata={"description": "also make a preview sheet (default true)"})
     shard_size = StrictInt(validate=validate.Range(min=1, max=1_000_000), metadata={
         "description": "images per zip shard (default CATGAN_SHARD_SIZE); at least 100, or the job's image count "

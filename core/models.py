@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from core.states import JobStatus
 
 LOCAL_OWNER = "local"  # the owner of everything when auth is off, and of rows made before owners existed
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (32-bit in PostgreSQL); a larger one cannot name anything
 
 
 def utcnow() -> datetime:

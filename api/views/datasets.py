@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
 from typing import Any
 
 from flask import request
@@ -67,16 +66,11 @@ def _create_from_upload() -> dict[str, Any]:
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("attach the archive as the multipart field `file`", fields={"file": ["Missing file."]})
-    name = request.form.get("name") or PurePath(upload.filename or "dataset").name.split(".")[0] or "dataset"
-    if len(name) > 200:
-        raise InvalidInput("name is longer than 200 characters", fields={"name": ["Too long."]})
-    if "\x00" in name:  # from the form or the file name; PostgreSQL cannot store it
-        raise InvalidInput("name may not contain NUL characters", fields={"name": ["Contains NUL."]})
+    name = service.upload_name(given=request.form.get("name"), filename=upload.filename)
     with transaction() as session:
-        settings = context().settings
         dataset = service.create_dataset_from_upload(
-            session=session, settings=settings, name=name, upload=hashed_upload(upload), owner=auth.owner(),
-            byte_quota=None if auth.is_admin() else settings.quota_dataset_bytes)
+            session=session, settings=context().settings, name=name, upload=hashed_upload(upload),
+            owner=auth.owner(), admin=auth.is_admin())
         return _remembered(session, present_dataset(dataset))
 
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Any
 
 from flask import Response, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
-from sqlalchemy.orm import Session
-
 from api import auth
 from api.context import context, transaction
 from api.idempotency import HEADER_DOC, forget, idempotent, remember
@@ -30,15 +27,14 @@ from api.schemas import (
 )
 from api.validation import json_body, load
 from core.errors import Conflict, ServiceUnavailable
-from core.models import Job
 from core.queue import enqueue_job
-from core.params import check_shard_size
-from core.services import artifacts, job_outputs, quotas, submissions
+from core.services import artifacts, job_outputs
+from core.services import job_requests as submissions
 from core.services import jobs as service
+from core.services.submissions import SourceRef
 from core.states import JobStatus, JobType
 
 log = logging.getLogger(__name__)
-OUTPUT_OPTIONS = ("format", "quality", "grid", "shard_size", "truncation", "dedupe", "dedupe_distance")
 blp = Blueprint("jobs", __name__, url_prefix="/v1/jobs", description="Train and generate jobs")
 
 
@@ -54,11 +50,10 @@ blp = Blueprint("jobs", __name__, url_prefix="/v1/jobs", description="Train and 
 @blp.alt_response(503, schema=ErrorSchema, description="The job queue is unreachable; the job was not started.")
 def create_job() -> ResponseReturnValue:
     """Queue a train, generate or translate job."""
-    data = load(JobCreateSchema(), json_body())
+    request = _job_request(load(JobCreateSchema(), json_body()))
     with transaction() as session:
-        job = _create(session, data)
-        _check_shards(job)
-        _check_quotas(session, job)
+        job = submissions.submit_job(session=session, request=request, requester=_requester(),
+                                     settings=context().settings)
         job_id, job_type = job.id, job.type
         body, headers = present_jobs(session, [job])[0], {"Location": f"/v1/jobs/{job_id}"}
         remember(session, body, 202, headers)  # a repeat of its Idempotency-Key gets this, and enqueues nothing
@@ -66,44 +61,21 @@ def create_job() -> ResponseReturnValue:
     return body, 202, headers
 
 
-def _create(session: Session, data: dict[str, Any]) -> Job:
-    caller = {"owner": auth.owner(), "admin": auth.is_admin()}
-    if data["type"] == JobType.TRAIN:
-        return submissions.create_train_job(session=session, model=data["model"], dataset_id=data["dataset"],
-                                        params=data.get("params"), model_name=data.get("model_name"),
-                                        resume_from=data.get("resume_from"), **caller)
-    settings = context().settings
-    source = submissions.SourceRef(data.get("model_version"), data.get("model_name"), data.get("version"),
-                               data.get("label"))
-    options = {k: data[k] for k in OUTPUT_OPTIONS if k in data}
-    options.setdefault("shard_size", settings.shard_size)
-    if data["type"] == JobType.TRANSLATE:
-        return submissions.create_translate_job(session=session, source_ref=source, dataset_id=data["dataset"],
-                                            from_photos=data.get("from_photos", False), options=options, **caller)
-    return submissions.create_generate_job(
-        session=session, source_ref=source, count=data.get("count"), class_counts=data.get("class_counts"),
-        seed=data.get("seed", secrets.randbelow(2**31)), max_count=settings.max_generate_count, options=options,
-        **caller)
+def _job_request(data: dict[str, Any]) -> submissions.JobRequest:
+    """The validated body as the service's request: its fields by their names in core."""
+    kind = JobType(data["type"])
+    source = None if kind == JobType.TRAIN else SourceRef(data.get("model_version"), data.get("model_name"),
+                                                          data.get("version"), data.get("label"))
+    output = submissions.OutputOptions(**{f: data[f] for f in submissions.OUTPUT_FIELDS if f in data})
+    return submissions.JobRequest(
+        type=kind, model=data.get("model"), dataset_id=data.get("dataset"), params=data.get("params"),
+        model_name=data.get("model_name") if kind == JobType.TRAIN else None, resume_from=data.get("resume_from"),
+        source=source, count=data.get("count"), class_counts=data.get("class_counts"), seed=data.get("seed"),
+        from_photos=data.get("from_photos", False), output=output, webhook=data.get("webhook"))
 
 
-def _check_shards(job: Job) -> None:
-    """Hold a generate/translate job to the shard-size floor, now that its image count is known."""
-    if job.type == JobType.TRAIN:
-        return
-    count = job.params["count"] if job.type == JobType.GENERATE else job.dataset.image_count if job.dataset else 0
-    check_shard_size(shard_size=job.params["shard_size"], count=count)
-
-
-def _check_quotas(session: Session, job: Job) -> None:
-    """Hold the caller to its owner's quotas (admins are exempt); a refusal rolls the new or resumed job back."""
-    if auth.is_admin():
-        return
-    settings = context().settings
-    if job.type == JobType.GENERATE:
-        field = "class_counts" if "class_counts" in job.params else "count"
-        quotas.check_generate_count(count=job.params["count"], limit=settings.quota_generate_images, field=field)
-    quotas.check_concurrent_jobs(session=session, owner=job.owner, limit=settings.quota_concurrent_jobs)
-    quotas.check_artifact_bytes(session=session, owner=job.owner, limit=settings.quota_artifact_bytes)
+def _requester() -> submissions.Requester:
+    return submissions.Requester(owner=auth.owner(), admin=auth.is_admin())
 
 
 def _enqueue_or_fail(job_id: int, job_type: str) -> None:
@@ -178,8 +150,8 @@ def resume_job(job_id: int) -> ResponseReturnValue:
     """Queue a failed or cancelled job again: training continues from its last checkpoint, generation
     from its last finished shard."""
     with transaction() as session:
-        job = service.resume_job(session=session, job_id=job_id, owner=auth.scope())
-        _check_quotas(session, job)
+        job = submissions.resume_job(session=session, job_id=job_id, requester=_requester(),
+                                     settings=context().settings)
         job_type = job.type
     _enqueue_or_fail(job_id, job_type)
     with transaction() as session:

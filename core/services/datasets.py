@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import BinaryIO
 
 from sqlalchemy import event, inspect, select
@@ -17,14 +17,28 @@ from core.services import quotas
 from core.services.owners import scoped, visible
 from core.settings import Settings
 
+NAME_MAX = 200  # datasets.name is String(200)
+
+
+def upload_name(*, given: str | None, filename: str | None) -> str:
+    """The name of an uploaded dataset: `given`, else the archive's file name without its extensions."""
+    name = given or PurePath(filename or "dataset").name.split(".")[0] or "dataset"
+    if len(name) > NAME_MAX:
+        raise InvalidInput(f"name is longer than {NAME_MAX} characters", fields={"name": ["Too long."]})
+    if "\x00" in name:  # from the form or the file name; PostgreSQL cannot store it
+        raise InvalidInput("name may not contain NUL characters", fields={"name": ["Contains NUL."]})
+    return name
+
 
 def create_dataset_from_upload(*, session: Session, settings: Settings, name: str, upload: BinaryIO,
-                               owner: str, byte_quota: int | None = None) -> Dataset:
+                               owner: str, admin: bool = False) -> Dataset:
     """Unpack an uploaded archive into the dataset dir and record it as `owner`'s.
 
     The images are unpacked in a staging folder and moved into place before the row is added;
-    any failure (the owner's `byte_quota` included) removes the folder, so no half dataset is visible.
+    any failure (the owner's dataset quota included; admins have none) removes the folder, so no half
+    dataset is visible.
     """
+    byte_quota = None if admin else settings.quota_dataset_bytes
     assert settings.dataset_dir is not None
     staging = settings.dataset_dir / ".staging" / uuid.uuid4().hex
     folder_name = uuid.uuid4().hex

@@ -13,14 +13,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
-from core.models import Job, utcnow
+from core.models import MAX_ID, Job, utcnow
 from core.services.history import record_sample
 from core.services.job_events import execute_move, record_progress_event
 from core.services.leases import handed_back, release_job
 from core.services.owners import scoped, visible
 from core.states import JobStatus, check_transition, is_terminal
-
-MAX_ID = 2**31 - 1
 
 
 def get_job(*, session: Session, job_id: int, owner: str | None = None) -> Job:

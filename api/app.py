@@ -10,12 +10,13 @@ from api.context import EXTENSION, ApiContext
 from api.dashboard import SWAGGER_UI_URL, install_dashboard
 from api.errors import register_error_handlers
 from api.instrumentation import install_instrumentation
-from api.openapi import CatganApi
+from api.openapi import CatganApi, document_train_params
 from api.ratelimit import install_rate_limit
 from api.schemas import DatasetFolderSchema, JobCreateSchema, LabelSchema, PolicySchema
 from api.validation import IdConverter, StrictJSONProvider, TextConverter
 from api.views import artifacts, datasets, health, history, jobs, models
 from core.db import make_engine, make_session_factory
+from core.models_catalog import register_extra_models
 from core.queue import make_celery
 from core.settings import Settings
 
@@ -25,6 +26,7 @@ API_VERSION = "1.0.0"
 def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
     """Build the API for `settings` (the database must already be migrated)."""
     settings.ensure_directories()
+    register_extra_models(settings)  # CATGAN_EXTRA_MODELS: the models a train job may name, as the workers know them
     app = Flask("catgan")
     app.json = StrictJSONProvider(app)  # NaN, Infinity, \u0000 and lone surrogates are invalid JSON (422)
     app.url_map.converters["int"] = IdConverter  # before any route: ids past the database's range are 404
@@ -51,6 +53,7 @@ def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
     api.spec.components.schema("DatasetFolder", schema=DatasetFolderSchema)
     api.spec.components.schema("Label", schema=LabelSchema)  # request bodies the views refer to by name
     api.spec.components.schema("Policy", schema=PolicySchema)
+    document_train_params(api)  # every model a train job may name, extra ones included
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                    "description": "an API key: `catgan keys create --owner NAME`"})
     for module in (health, datasets, jobs, history, artifacts, models):

@@ -16,6 +16,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from api.schemas import ErrorSchema
+from core.params import train_models, train_schema
 
 
 class ErrorDocs(BasePlugin):
@@ -53,3 +54,11 @@ class CatganApi(Api):
         # name the error schema before flask-smorest's responses refer to it (it would be "Error" otherwise)
         self.spec.components.schema("CatganError", schema=ErrorSchema)
         super()._register_responses()
+
+
+def document_train_params(api: Api) -> None:
+    """Add each registered model's params schema (derived from its config: defaults, bounds, docs) to the document."""
+    for model in train_models():
+        schema = train_schema(model)
+        api.spec.components.schema(schema.__name__, schema=schema,
+                                   description=f"params of a `{model}` train job: {schema.__doc__}")

@@ -24,8 +24,8 @@ def present_artifact(artifact: Artifact) -> dict[str, Any]:
 
 
 def present_model_version(version: ModelVersion) -> dict[str, Any]:
-    return {c: getattr(version, c) for c in ("id", "name", "version", "model", "job_id", "image_size", "z_dim",
-                                               "info", "owner", "created_at")}
+    return {c: getattr(version, c) for c in ("id", "name", "version", "model", "kind", "signature", "job_id",
+                                               "image_size", "z_dim", "info", "owner", "created_at")}
 
 
 def present_progress(progress: dict[str, Any]) -> dict[str, Any]:

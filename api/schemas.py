@@ -62,7 +62,8 @@ class JobCreateSchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf([t.value for t in JobType]))
     model = fields.String(metadata={"description": "train: the GAN to train, e.g. dcgan"})
     dataset = StrictInt(validate=ID, metadata={"description": "train/translate: dataset id"})
-    params = fields.Dict(keys=fields.String(), metadata={"description": "train: hyperparameters (see README)"})
+    params = fields.Dict(keys=fields.String(), metadata={
+        "description": "train: hyperparameters of `model`, checked against its `<Model>TrainParams` schema"})
     # checked by core.names (one rule for given, derived and path names: 422 invalid_model_name), shown here
     model_name = fields.String(metadata={
         "pattern": f"^{MODEL_NAME_PATTERN.pattern}$", "maxLength": MODEL_NAME_MAX,
@@ -247,9 +248,13 @@ class ModelVersionSchema(Schema):
     name = fields.String()
     version = fields.Integer()
     model = fields.String()
+    kind = fields.String(metadata={"description": "what the model declared: unconditional, conditional (draws the "
+                                   "classes of info.classes) or image-to-image (translate jobs)"})
+    signature = fields.Dict(metadata={"description": "what its export serves: {key, inputs, outputs}, each tensor "
+                                      "{name, dtype, shape} (null: any size)"})
     job_id = fields.Integer(allow_none=True)
     image_size = fields.Integer()
-    z_dim = fields.Integer()
+    z_dim = fields.Integer(metadata={"description": "length of the latent input z; 0 when it takes none"})
     info = fields.Dict()
     owner = fields.String(metadata={"description": "whose model name it is (the first to publish it)"})
     created_at = Timestamp()

@@ -6,7 +6,7 @@ The narrow 64 px DCGAN (g128 d32 k4, random weights) is published as a model ver
 deployment. Its RGB layer is scaled x100: the N(0, 0.02) init draws flat grey images whose PNGs
 (3 KB) cost Pillow twice what a real face's do; scaled, they are ~8 KB like real 64 px cat faces.
 Each round times, on the same aligned blocks of 64 latents: the bare forward pass
-(`serving.local.generate_images`, latents computed inside the loop, as the job computes them), a
+(`serving.local.predict`, latents computed inside the loop, as the job computes them), a
 whole job through `run_generate_job` on the `local` backend (API defaults: PNG, shards, preview
 grid), and one on `tfserving` (gRPC to `catgan serving`, started and warmed up before any clock
 runs). Peak RSS: a 10k and a 100k job, each in a fresh process, the encoding pool's processes
@@ -64,8 +64,8 @@ def publish(settings: Settings) -> None:
     engine = db.make_engine(settings)
     with serving_config.models_config_lock(settings), db.session_scope(db.make_session_factory(engine)) as session:
         models.create_model_version(session=session, name=NAME, version=1, model="dcgan", job_id=None,
-                                    path=str(target.relative_to(repository.root)), image_size=64, z_dim=Z_DIM,
-                                    info={"step": 0}, owner=NAME)
+                                    path=str(target.relative_to(repository.root)), info={"step": 0}, owner=NAME,
+                                    record=export.read_metadata(target))  # the export's record: kind, signature
         serving_config.write_models_config(session, settings)
     engine.dispose()
 
@@ -119,21 +119,23 @@ def take_shards(settings: Settings, job_id: int) -> tuple[list[str], float]:
 def bare(export_dir: str, count: int) -> tuple[float, float]:
     """Wall and process CPU seconds of the forward pass over `count` images' blocks, latents included."""
     from serving.latents import latent_batch
-    from serving.local import generate_images
+    from gans.config import latent_signature
+    from serving.local import predict
 
     wall, cpu = time.perf_counter(), time.process_time()
     for start in range(0, count, BLOCK):
-        generate_images(export_dir, latent_batch(SEED, start, BLOCK, Z_DIM))
+        predict(export_dir, latent_signature(Z_DIM, 64, 3), {"z": latent_batch(SEED, start, BLOCK, Z_DIM)})
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def encode_cpu(export_dir: str, times: int = 8) -> float:
     """CPU seconds to PNG-encode one block in one process, as a pool process does."""
     from serving.latents import latent_batch
-    from serving.local import generate_images
+    from gans.config import latent_signature
+    from serving.local import predict
     from worker.encoding import ImageFormat, encode_batch
 
-    block = generate_images(export_dir, latent_batch(SEED, 0, BLOCK, Z_DIM))
+    block = predict(export_dir, latent_signature(Z_DIM, 64, 3), {"z": latent_batch(SEED, 0, BLOCK, Z_DIM)})
     encode_batch(block, ImageFormat(), False)
     start = time.process_time()
     for _ in range(times):

@@ -92,6 +92,8 @@ class ModelVersion(TypedDict, total=False):
     name: str
     version: int
     model: str
+    kind: str  # unconditional, conditional or image-to-image
+    signature: Json  # {key, inputs, outputs}: what its export serves
     job_id: int | None
     image_size: int
     z_dim: int

@@ -131,9 +131,13 @@ class ModelVersion(Base):
     model: Mapped[str] = mapped_column(String(32))
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
     path: Mapped[str] = mapped_column(Text)  # relative to the model repository
+    # what the model declared (gans.contract): "unconditional", "conditional" or "image-to-image", and the
+    # signature its export serves ({"key", "inputs", "outputs"}: names, dtypes, shapes) that backends call
+    kind: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[dict[str, Any]] = mapped_column()
     image_size: Mapped[int] = mapped_column(Integer)
-    z_dim: Mapped[int] = mapped_column(Integer)
-    info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    z_dim: Mapped[int] = mapped_column(Integer)  # the latent's length; 0 when the model takes none (API field)
+    info: Mapped[dict[str, Any]] = mapped_column(default=dict)  # step, metrics, classes (label i = classes[i])
     owner: Mapped[str] = mapped_column(String(100), index=True, default=LOCAL_OWNER, server_default=LOCAL_OWNER)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,24 +1,33 @@
-"""Train and generate job parameters: validation and documented defaults, per model.
+"""Train and generate job parameters: validation and documented defaults, derived from each model's config.
 
-The API resolves a request's params against these schemas and stores the full result
-(defaults filled in, a random seed drawn when none was given) in the job row, so the worker
+A model's params have one source, its TF-free config dataclass (gans/configs/<name>.py, each user param
+declared with gans.contract.param). The API's schema for a model is built from those declarations
+(type, nullability, default, bounds, choices, doc) and the config's own `validate()` then checks the
+cross-field rules, so a param added to a config is validated and documented with no other change.
+Core adds only house policy: a random seed when none is given, and floors on what makes a file and a
+row each. The full result (defaults filled in, the seed drawn) is stored in the job row, so the worker
 and anyone reading the job later see exactly what ran.
 """
 
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate
 
 from core.errors import InvalidInput
+from gans.contract import ParamInfo, params_of
+from gans.errors import ConfigError
+from gans.registry import declaration, model_names
 
-POSITIVE = validate.Range(min=1)
 # floors on what makes one file and row each: a sample sheet per `sample_every_steps` steps (a run also makes one
-# at its end), a zip shard per `shard_size` images; below them a job makes a row and a file per step or image
+# at its end), a zip shard per `shard_size` images; below them a job makes a row and a file per step or image.
+# A house policy over every model's declared bounds (gans itself may sample every step, e.g. in its own tests).
 MIN_SAMPLE_EVERY_STEPS = 50
 MIN_SHARD_SIZE = 100
+HOUSE_MINIMUMS = {"sample_every_steps": MIN_SAMPLE_EVERY_STEPS}
 
 
 def _random_seed() -> int:
@@ -48,134 +57,87 @@ class StrictBool(fields.Boolean):
         super().__init__(truthy={True}, falsy={False}, **kwargs)
 
 
-LEARNING_RATE = validate.Range(min=0, max=1, min_inclusive=False)
-BETA1 = validate.Range(min=0, max=1, max_inclusive=False)
+FIELD_TYPES: dict[type, type[fields.Field]] = {int: StrictInt, float: StrictFloat, bool: StrictBool,
+                                               str: fields.String}
 
 
-class TrainParams(Schema):
-    """What every model's train job shares: schedule, bookkeeping, guard (gans.config.TrainingConfig)."""
-
-    epochs = StrictInt(load_default=10, validate=validate.Range(min=1, max=100_000))
-    max_steps = StrictInt(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100_000_000))
-    max_seconds = StrictFloat(load_default=None, allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
-    batch_size = StrictInt(load_default=64, validate=validate.Range(min=1, max=4096))
-    checkpoint_every_epochs = StrictInt(load_default=1, validate=POSITIVE)
-    keep_checkpoints = StrictInt(load_default=3, validate=validate.Range(min=1, max=1000))
-    sample_every_steps = StrictInt(load_default=100, validate=validate.Range(min=MIN_SAMPLE_EVERY_STEPS))
-    swd_every_epochs = StrictInt(load_default=None, allow_none=True, validate=POSITIVE)
-    quality_samples = StrictInt(load_default=256, validate=validate.Range(min=16, max=10_000))
-    on_divergence = fields.String(load_default="fail", validate=validate.OneOf(["fail", "warn"]))
-    seed = StrictInt(load_default=_random_seed, validate=validate.Range(min=0, max=2**31 - 1))
+def param_field(info: ParamInfo) -> fields.Field:
+    """Return the marshmallow field of one declared param: its type, default, bounds, choices and doc."""
+    validators: list[Any] = []
+    low, low_exclusive = _lower_bound(info)
+    if low is not None or info.max is not None:
+        validators.append(validate.Range(min=low, max=info.max, min_inclusive=not low_exclusive,
+                                         max_inclusive=not info.max_exclusive))
+    if info.choices is not None:
+        validators.append(validate.OneOf(list(info.choices)))
+    default = _random_seed if info.name == "seed" else info.default  # core draws the seed none was given for
+    return FIELD_TYPES[info.type](load_default=default, allow_none=info.nullable, validate=validators,
+                                  metadata={"description": info.doc})
 
 
-class DCGANParams(TrainParams):
-    """CatDCGAN recipe defaults (at 64 px, the size of the bundled cat faces)."""
-
-    image_size = StrictInt(load_default=64, validate=validate.OneOf([32, 64, 128]))
-    z_dim = StrictInt(load_default=100, validate=validate.Range(min=1, max=4096))
-    g_filters = StrictInt(load_default=1024, validate=validate.Range(min=8, max=4096))
-    d_filters = StrictInt(load_default=64, validate=validate.Range(min=4, max=1024))
-    kernel_size = StrictInt(load_default=5, validate=validate.Range(min=3, max=7))
-    lr_d = StrictFloat(load_default=5e-5, validate=LEARNING_RATE)
-    lr_g = StrictFloat(load_default=2e-4, validate=LEARNING_RATE)
-    beta1 = StrictFloat(load_default=0.5, validate=BETA1)
-    label_smoothing = StrictFloat(load_default=0.9, validate=validate.Range(min=0, max=1, min_inclusive=False))
-    diffaugment = StrictBool(load_default=False)
-    ema_decay = StrictFloat(load_default=None, allow_none=True,
-                            validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False))
+def _lower_bound(info: ParamInfo) -> tuple[float | None, bool]:
+    """Return the param's lower bound and whether it is exclusive: the declared one, or the house floor above it."""
+    floor = HOUSE_MINIMUMS.get(info.name)
+    if floor is not None and (info.min is None or floor > info.min):
+        return floor, False
+    return info.min, info.min_exclusive
 
 
-class Pix2PixParams(TrainParams):
-    """pix2pix paper defaults (edges2cats at 256 px, batch 1)."""
-
-    batch_size = StrictInt(load_default=1, validate=validate.Range(min=1, max=256))
-    image_size = StrictInt(load_default=256, validate=validate.OneOf([64, 128, 256]))
-    ngf = StrictInt(load_default=64, validate=validate.Range(min=4, max=512))
-    ndf = StrictInt(load_default=64, validate=validate.Range(min=4, max=512))
-    l1_lambda = StrictFloat(load_default=100.0, validate=validate.Range(min=0, max=10_000))
-    lr_g = StrictFloat(load_default=2e-4, validate=LEARNING_RATE)
-    lr_d = StrictFloat(load_default=2e-4, validate=LEARNING_RATE)
-    beta1 = StrictFloat(load_default=0.5, validate=BETA1)
-    source = fields.String(load_default="edges", validate=validate.OneOf(["edges", "ab"]))
-    direction = fields.String(load_default="AtoB", validate=validate.OneOf(["AtoB", "BtoA"]))
-
-    @validates_schema
-    def _direction_needs_ab(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("source") == "edges" and data.get("direction") == "BtoA":
-            raise ValidationError({"direction": ["Edge pairs are always sketch → photo (AtoB)."]})
+@lru_cache(maxsize=None)
+def _schema_of(config_type: type, model: str) -> type[Schema]:
+    """Return the schema class of a config type, built once (the OpenAPI document names it)."""
+    name = "".join(part.capitalize() for part in model.replace("_", "-").split("-")) + "TrainParams"
+    schema = Schema.from_dict({info.name: param_field(info) for info in params_of(config_type)}, name=name)
+    schema.__doc__ = declaration(model).summary
+    return schema
 
 
-class KerasGANParams(TrainParams):
-    """The Keras GAN of "Deep Learning with Python" (CIFAR-10 frogs): 32x32, RMSprop, label noise."""
+def train_schema(model: str) -> type[Schema]:
+    """Return the params schema of a registered model, derived from its config's declared params.
 
-    batch_size = StrictInt(load_default=20, validate=validate.Range(min=1, max=4096))
-    latent_dim = StrictInt(load_default=32, validate=validate.Range(min=1, max=4096))
-    image_size = StrictInt(load_default=32, validate=validate.OneOf([32, 64, 128]))
-    channels = StrictInt(load_default=3, validate=validate.OneOf([1, 3]))
-    lr_d = StrictFloat(load_default=8e-4, validate=LEARNING_RATE)
-    lr_g = StrictFloat(load_default=4e-4, validate=LEARNING_RATE)
-    clipvalue = StrictFloat(load_default=1.0, validate=validate.Range(min=0, min_inclusive=False))
-    label_noise = StrictFloat(load_default=0.05, validate=validate.Range(min=0, max=0.5))
-    dropout = StrictFloat(load_default=0.4, validate=validate.Range(min=0, max=1, max_inclusive=False))
-
-
-class MLPGANParams(TrainParams):
-    """The minimal fully connected GAN: 28x28 grey."""
-
-    z_dim = StrictInt(load_default=100, validate=validate.Range(min=1, max=4096))
-    hidden_units = StrictInt(load_default=128, validate=validate.Range(min=1, max=8192))
-    hidden_layers = StrictInt(load_default=2, validate=validate.Range(min=1, max=16))
-    image_size = StrictInt(load_default=28, validate=validate.Range(min=8, max=128))
-    lr_d = StrictFloat(load_default=2e-4, validate=LEARNING_RATE)
-    lr_g = StrictFloat(load_default=2e-4, validate=LEARNING_RATE)
-    beta1 = StrictFloat(load_default=0.5, validate=BETA1)
-
-
-class CGANParams(TrainParams):
-    """The conditional GAN (keras-io conditional_gan): class folders, 28x28 grey by default."""
-
-    image_size = StrictInt(load_default=28, validate=validate.OneOf([28, 32, 64]))
-    channels = StrictInt(load_default=1, validate=validate.OneOf([1, 3]))
-    z_dim = StrictInt(load_default=100, validate=validate.Range(min=1, max=4096))
-    g_filters = StrictInt(load_default=128, validate=validate.Range(min=4, max=2048))
-    d_filters = StrictInt(load_default=64, validate=validate.Range(min=4, max=1024))
-    lr_d = StrictFloat(load_default=3e-4, validate=LEARNING_RATE)
-    lr_g = StrictFloat(load_default=3e-4, validate=LEARNING_RATE)
-    beta1 = StrictFloat(load_default=0.5, validate=BETA1)
-
-
-TRAIN_PARAMS: dict[str, type[Schema]] = {
-    "dcgan": DCGANParams,
-    "keras-gan": KerasGANParams,
-    "mlp-gan": MLPGANParams,
-    "cgan": CGANParams,
-    "pix2pix": Pix2PixParams,
-}
+    Raises:
+        InvalidInput: unknown_model, listing the registered ones.
+    """
+    try:
+        found = declaration(model)
+    except KeyError as exc:
+        raise InvalidInput(f"unknown model {model!r}; choose one of {', '.join(train_models())}",
+                           code="unknown_model",
+                           fields={"model": [f"Must be one of: {', '.join(train_models())}."]}) from exc
+    return _schema_of(found.config_type, model)
 
 
 def train_models() -> list[str]:
-    """The model names a train job may ask for."""
-    return sorted(TRAIN_PARAMS)
+    """The model names a train job may ask for (the registry's, extra models included)."""
+    return model_names()
 
 
 def resolve_train_params(model: str, params: dict[str, Any] | None) -> dict[str, Any]:
-    """Validate `params` for `model` and fill in defaults.
+    """Validate `params` for `model` against its declared params and config rules, and fill in defaults.
 
     Raises:
-        InvalidInput: unknown model, unknown fields, wrong types or out-of-range values.
+        InvalidInput: unknown model, unknown fields, wrong types, out-of-range values or broken cross-field rules.
     """
-    if model not in TRAIN_PARAMS:
-        raise InvalidInput(
-            f"unknown model {model!r}; choose one of {', '.join(train_models())}",
-            code="unknown_model",
-            fields={"model": [f"Must be one of: {', '.join(train_models())}."]},
-        )
+    schema = train_schema(model)
     if params is not None and not isinstance(params, dict):
         raise InvalidInput("params must be an object", fields={"params": ["Not a valid mapping type."]})
     try:
-        return TRAIN_PARAMS[model]().load(params or {})
+        resolved = schema().load(params or {})
     except ValidationError as exc:
         raise InvalidInput(_describe(exc.messages, "params"), fields={"params": exc.messages}) from exc
+    _check_config(declaration(model).config_type, resolved)
+    return resolved
+
+
+def _check_config(config_type: type, resolved: dict[str, Any]) -> None:
+    """Run the config's own validate() (cross-field rules); its error becomes a 422 on the field it names."""
+    try:
+        config_type(**resolved).validate()
+    except (ConfigError, ValueError, TypeError) as exc:
+        message = str(exc)
+        named = message.split(" ", 1)[0]
+        field = named if named in resolved else "_schema"
+        raise InvalidInput(f"params.{field}: {message}", fields={"params": {field: [message]}}) from exc
 
 
 def check_shard_size(*, shard_size: int, count: int) -> None:

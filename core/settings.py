@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_REDIS_SOCKET = "redis.sock"
@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     rate_limit: str = Field(default="600 per minute", description="Requests per API key (flask-limiter syntax).")
     inception_weights: Path | None = Field(default=None, description="Keras InceptionV3 no-top weights file "
                                            "for FID/KID (unset: reported unavailable).")
+    extra_models: tuple[tuple[str, str, str], ...] = Field(
+        default=(), description='Models plugged in besides the built-in ones, as JSON `{"name": ["declaration.module", '
+        '"spec.module"]}` (see gans/registry.py); the API and every worker register them at start-up.')
     log_level: str = Field(default="INFO", description="Logging level of every process.")
     log_format: Literal["auto", "text", "json"] = Field(
         default="auto", description="Log lines as text or one JSON object each; auto: text on a terminal, JSON "
@@ -97,6 +100,15 @@ class Settings(BaseSettings):
     # are kept there and added up at a scrape
     prometheus_multiproc_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR",
                                                   description="prometheus_client's multiprocess directory.")
+
+    @field_validator("extra_models", mode="before")
+    @classmethod
+    def _models_from_mapping(cls, value: Any) -> Any:
+        """Take the README's {"name": [declaration module, spec module]} (a tuple keeps the settings hashable)."""
+        if isinstance(value, dict):
+            return tuple((name, *modules) if isinstance(modules, (list, tuple)) else (name, modules)
+                         for name, modules in value.items())
+        return value
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> "Settings":

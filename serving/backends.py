@@ -1,7 +1,8 @@
 """Generation backends: the SavedModel in this process (`local`) or TensorFlow Serving over gRPC (`tfserving`).
 
-Both call the same `serving_default` signature of the same export, so image i of (version, seed)
-is the same bytes whichever runs it.
+Both call the same signature of the same export with a request built from the model version's recorded
+signature (input names and dtypes, gans.contract), so image i of (version, seed) is the same bytes whichever
+runs it, and neither knows any model by name.
 """
 
 from __future__ import annotations
@@ -14,26 +15,31 @@ from typing import Protocol
 import numpy as np
 
 from core.settings import Settings
+from gans.contract import Signature
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ModelRef:
-    """A published model version, as either backend addresses it."""
+    """A published model version, as either backend addresses it, with the signature its export serves."""
 
     name: str
     version: int
     export_dir: Path
+    signature: Signature
+
+
+def build_request(signature: Signature, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Return arrays as the signature's inputs, each cast to its declared dtype; ValueError names what is off."""
+    if set(arrays) != set(signature.input_names):
+        raise ValueError(f"the signature takes inputs {list(signature.input_names)}, not {sorted(arrays)}")
+    return {field.name: np.asarray(arrays[field.name], np.dtype(field.dtype)) for field in signature.inputs}
 
 
 class GeneratorBackend(Protocol):
-    def generate(self, model: ModelRef, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """uint8 images (N, H, W, C) from latents (N, z_dim) and, for a conditional model, labels (N,)."""
-        ...
-
-    def translate(self, model: ModelRef, images: np.ndarray) -> np.ndarray:
-        """uint8 images → uint8 images through an image-to-image model (pix2pix)."""
+    def predict(self, model: ModelRef, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """uint8 images (N, H, W, C): the first output of the model's signature on its named inputs."""
         ...
 
     def close(self) -> None: ...
@@ -42,15 +48,10 @@ class GeneratorBackend(Protocol):
 class LocalBackend:
     """The SavedModel loaded in the worker process, cached per version."""
 
-    def generate(self, model: ModelRef, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        from serving.local import generate_images
+    def predict(self, model: ModelRef, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        from serving.local import predict
 
-        return generate_images(str(model.export_dir), z, labels)
-
-    def translate(self, model: ModelRef, images: np.ndarray) -> np.ndarray:
-        from serving.local import translate_images
-
-        return translate_images(str(model.export_dir), images)
+        return predict(str(model.export_dir), model.signature, build_request(model.signature, arrays))
 
     def close(self) -> None:
         pass
@@ -68,22 +69,15 @@ class TFServingBackend:
         self.address = settings.serving_address
         self._ready: set[tuple[str, int]] = set()
 
-    def _predict(self, model: ModelRef, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    def predict(self, model: ModelRef, arrays: dict[str, np.ndarray]) -> np.ndarray:
         if (model.name, model.version) not in self._ready:
             # a freshly exported version is loading: wait for it rather than fail the job
             self.client.wait_until_available(model.name, model.version)
             self._ready.add((model.name, model.version))
             log.info("drawing from %s version %d through TF Serving at %s", model.name, model.version, self.address)
-        return self.client.predict(model.name, inputs, version=model.version)
-
-    def generate(self, model: ModelRef, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        inputs = {"z": np.asarray(z, np.float32)}
-        if labels is not None:
-            inputs["label"] = np.asarray(labels, np.int32)
-        return self._predict(model, inputs)
-
-    def translate(self, model: ModelRef, images: np.ndarray) -> np.ndarray:
-        return self._predict(model, {"image": np.asarray(images, np.uint8)})
+        signature = model.signature
+        return self.client.predict(model.name, build_request(signature, arrays), version=model.version,
+                                   signature=signature.key, output=signature.outputs[0].name)
 
     def close(self) -> None:
         self.client.close()

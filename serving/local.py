@@ -1,7 +1,7 @@
 """The `local` generation backend: SavedModels loaded in the worker process, cached per version.
 
-It calls the same `serving_default` signatures TensorFlow Serving would: `z` (and `label` for a
-conditional model) → images, or `image` → images for pix2pix.
+It calls the same signature TensorFlow Serving would, with the inputs the model version's recorded
+signature names (gans.contract.Signature), so it knows nothing of any one model.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
+from gans.contract import Signature
 
 
 class ExportUnreadable(Exception):
@@ -35,26 +37,10 @@ def load_export(export_dir: str) -> Any:
         raise ExportUnreadable(f"the export at {export_dir} cannot be loaded ({detail})") from exc
 
 
-def signature_inputs(export_dir: str) -> set[str]:
-    """The input names of the export's serving signature (e.g. {"z"}, {"z", "label"}, {"image"})."""
-    serve = load_export(export_dir).signatures["serving_default"]
-    return set(serve.structured_input_signature[1])
-
-
-def generate_images(export_dir: str, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-    """uint8 images (N, H, W, C) from latents (N, z_dim) and, for a conditional model, labels (N,)."""
+def predict(export_dir: str, signature: Signature, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """Run the export's `signature` on inputs (named and typed as the signature says); return its first output."""
     import tensorflow as tf
 
-    serve = load_export(export_dir).signatures["serving_default"]
-    inputs = {"z": tf.convert_to_tensor(z, tf.float32)}
-    if labels is not None:
-        inputs["label"] = tf.convert_to_tensor(labels, tf.int32)
-    return serve(**inputs)["images"].numpy()
-
-
-def translate_images(export_dir: str, images: np.ndarray) -> np.ndarray:
-    """uint8 images (N, S, S, 3) → uint8 (N, S, S, 3) through an image-to-image export (pix2pix)."""
-    import tensorflow as tf
-
-    serve = load_export(export_dir).signatures["serving_default"]
-    return serve(image=tf.convert_to_tensor(images, tf.uint8))["images"].numpy()
+    serve = load_export(export_dir).signatures[signature.key]
+    tensors = {name: tf.convert_to_tensor(array) for name, array in inputs.items()}
+    return serve(**tensors)[signature.outputs[0].name].numpy()

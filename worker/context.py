@@ -9,6 +9,7 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import make_engine, make_session_factory
+from core.models_catalog import register_extra_models
 from core.events import install_event_sinks, make_event_sinks
 from core.settings import Settings
 from serving.repository import ModelRepository
@@ -26,6 +27,7 @@ class WorkerContext:
 def build_context(settings: Settings, celery: Celery) -> WorkerContext:
     """The context of this worker process (engines are per process, created on first use)."""
     settings.ensure_directories()
+    register_extra_models(settings)  # CATGAN_EXTRA_MODELS, as the API registered them
     assert settings.model_repository is not None
     sessions = make_session_factory(make_engine(settings))
     install_event_sinks(sessions, make_event_sinks(settings, celery))  # the job's changes reach its watchers

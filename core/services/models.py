@@ -71,16 +71,21 @@ def require_name_available(*, session: Session, name: str, owner: str) -> None:
 
 
 def create_model_version(*, session: Session, name: str, version: int, model: str, job_id: int | None, path: str,
-                         image_size: int, z_dim: int, info: dict[str, Any], owner: str) -> ModelVersion:
-    """Record a published export of `owner` (who must own `name`: the versions of a name have one owner)."""
+                         record: dict[str, Any], info: dict[str, Any], owner: str) -> ModelVersion:
+    """Record a published export of `owner` (who must own `name`: the versions of a name have one owner).
+
+    `record` is what the model declared of this export (gans.contract.ModelDeclaration.record): its kind,
+    signature, image_size, z_dim (None: no latent input) and, for a conditional model, classes.
+    """
     check_model_name(name)
     if publisher(session=session, name=name) not in (None, owner):
         raise Conflict(f"the model name {name!r} is taken by another owner", code="model_name_taken")
-    record = ModelVersion(name=name, version=version, model=model, job_id=job_id, path=path,
-                          image_size=image_size, z_dim=z_dim, info=info, owner=owner)
-    session.add(record)
+    row = ModelVersion(name=name, version=version, model=model, job_id=job_id, path=path, kind=record["kind"],
+                       signature=record["signature"], image_size=record["image_size"], z_dim=record["z_dim"] or 0,
+                       info={**info, "classes": list(record.get("classes") or ())}, owner=owner)
+    session.add(row)
     session.flush()
-    return record
+    return row
 
 
 def model_versions_of(*, session: Session, name: str, owner: str | None = None) -> list[ModelVersion]:

@@ -19,6 +19,7 @@ from core.services import models as model_services
 from core.services.job_events import record_status
 from core.services.owners import visible
 from core.states import JobType
+from gans.contract import ModelKind
 
 JPEG_QUALITY = 90
 DEDUPE_DISTANCE = 4  # of 64 hash bits
@@ -106,10 +107,11 @@ def create_generate_job(*, session: Session, owner: str, source_ref: SourceRef, 
     if count is not None:
         _check_count(count, max_count)
     source = source_version(session=session, ref=source_ref, owner=None if admin else owner)
-    if source.model == "pix2pix":
-        raise InvalidInput(f"model version {source.id} is a pix2pix translator; submit a translate job",
+    if source.kind == ModelKind.IMAGE_TO_IMAGE:  # what the version recorded, not its model's name
+        raise InvalidInput(f"model version {source.id} is an image-to-image {source.model} model; "
+                           "submit a translate job",
                            fields={"model_version": ["An image-to-image model."]})
-    classes = list(source.info.get("classes") or [])
+    classes = list(source.info.get("classes") or []) if source.kind == ModelKind.CONDITIONAL else []
     if class_counts is not None:
         _check_class_counts(class_counts, classes, source.id)
         count = sum(class_counts.values())
@@ -155,12 +157,13 @@ def _check_class_counts(class_counts: dict[str, int], classes: list[str], versio
 
 def create_translate_job(*, session: Session, owner: str, source_ref: SourceRef, dataset_id: int,
                          from_photos: bool = False, options: dict[str, Any] | None = None, admin: bool = False) -> Job:
-    """A queued translate job of `owner`: every image of a dataset through a pix2pix model version (both `owner`'s,
-    or any for an admin)."""
+    """A queued translate job of `owner`: every image of a dataset through an image-to-image model version (both
+    `owner`'s, or any for an admin)."""
     scope = None if admin else owner
     source = source_version(session=session, ref=source_ref, owner=scope)
-    if source.model != "pix2pix":
-        raise InvalidInput(f"model version {source.id} is a {source.model} generator, not a pix2pix translator",
+    if source.kind != ModelKind.IMAGE_TO_IMAGE:
+        raise InvalidInput(f"model version {source.id} is a {source.kind} {source.model} generator, not an "
+                           "image-to-image model",
                            fields={"model_version": ["Not an image-to-image model."]})
     dataset = _dataset(session, dataset_id, scope)
     params = {"from_photos": from_photos, **output_params(options or {})}

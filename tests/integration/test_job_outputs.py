@@ -22,6 +22,7 @@ from tests.support.auth import TEST_OWNER, authorize, make_token
 from tests.support.backends import Backend, settings_env, settings_from_env
 from tests.support.images import image_zip
 from tests.support.jobs import all_artifacts, all_checkpoints, submit
+from tests.support.models import declared_record
 
 
 @pytest.fixture
@@ -136,7 +137,8 @@ def _version(sessions: sessionmaker[Session], name: str, model: str) -> int:
     """A model version row of TEST_OWNER (jobs that never run need no export on disk)."""
     with session_scope(sessions) as session:
         return models.create_model_version(session=session, name=name, version=1, model=model, job_id=None,
-                                           path=f"{name}/1", image_size=16, z_dim=8, info={}, owner=TEST_OWNER).id
+                                           path=f"{name}/1", record=declared_record(model), info={},
+                                           owner=TEST_OWNER).id
 
 
 def test_floors_on_sample_sheets_and_shards_are_field_errors(client: FlaskClient, sessions: sessionmaker[Session],

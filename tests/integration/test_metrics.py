@@ -21,6 +21,7 @@ from core.states import JobStatus
 from tests.support.images import image_zip
 from tests.support.jobs import submit
 from tests.support.auth import TEST_OWNER
+from tests.support.models import declared_record
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -48,7 +49,7 @@ def model_version_row(sessions: sessionmaker[Session], name: str) -> int:
     """A model version recorded for TEST_OWNER (no export on disk: a worker fails jobs drawing from it at once)."""
     with session_scope(sessions) as session:
         return models.create_model_version(session=session, name=name, version=1, model="dcgan", job_id=None,
-                                           path=f"{name}/1", image_size=16, z_dim=8, info={},
+                                           path=f"{name}/1", record=declared_record("dcgan"), info={},
                                            owner=TEST_OWNER).id
 
 

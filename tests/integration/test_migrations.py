@@ -1,5 +1,7 @@
 """Migrations are the only way the schema is made: they build it on both engines and match the models."""
 
+import json
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -69,3 +71,46 @@ def test_0005_keeps_the_newest_row_of_each_artifact_name(settings: Settings) -> 
     finally:
         engine.dispose()
     assert current_revision(settings) == _head(settings)
+
+
+def test_0007_records_each_old_versions_kind_and_signature_from_its_model(settings: Settings) -> None:
+    """Versions published before 0007 get the kind and signature their exports served, read from their rows."""
+    command.downgrade(alembic_config(settings.db_url), "0006")
+    engine = create_engine(settings.db_url)
+    version = ("INSERT INTO model_versions (id, name, version, model, job_id, path, image_size, z_dim, info, owner, "
+               "created_at) VALUES (:id, :name, 1, :model, :job, :path, :size, :z, '{}', 'local', "
+               "'2024-01-01T00:00:00')")
+    rows = [(1, "dcgan", None, 64, 100), (2, "cgan", 7, 32, 16), (3, "pix2pix", None, 128, 0),
+            (4, "keras-gan", 8, 32, 32), (5, "mlp-gan", None, 28, 64)]
+    try:
+        with engine.begin() as conn:
+            for job, params in ((7, '{"channels": 3}'), (8, '{"channels": 1}')):
+                conn.execute(text("INSERT INTO jobs (id, type, status, model, params, progress, metrics, "
+                                  "cancel_requested, created_at) VALUES (:id, 'train', 'succeeded', 'cgan', :params, "
+                                  "'{}', '{}', false, '2024-01-01T00:00:00')"), {"id": job, "params": params})
+            for id_, model, job, size, z in rows:
+                conn.execute(text(version), {"id": id_, "name": f"m{id_}", "model": model, "job": job,
+                                             "path": f"m{id_}/1", "size": size, "z": z})
+        upgrade_database(settings)
+        with engine.connect() as conn:
+            found = {r.id: (r.kind, json.loads(r.signature) if isinstance(r.signature, str) else r.signature)
+                     for r in conn.execute(text("SELECT id, kind, signature FROM model_versions"))}
+        z = {"name": "z", "dtype": "float32"}
+        assert found[1] == ("unconditional", {"key": "serving_default", "inputs": [{**z, "shape": [None, 100]}],
+                                              "outputs": [_images(64, 3)]})
+        assert found[2] == ("conditional", {"key": "serving_default", "inputs": [
+            {**z, "shape": [None, 16]}, {"name": "label", "dtype": "int32", "shape": [None]}],
+            "outputs": [_images(32, 3)]})  # channels from its job's params
+        assert found[3] == ("image-to-image", {"key": "serving_default", "inputs": [
+            {**_images(128, 3), "name": "image"}], "outputs": [_images(128, 3)]})
+        assert found[4][0] == "unconditional" and found[4][1]["outputs"] == [_images(32, 1)]
+        assert found[5][0] == "unconditional" and found[5][1]["outputs"] == [_images(28, 1)]
+        assert {c["name"]: c["nullable"] for c in inspect(engine).get_columns("model_versions")
+                if c["name"] in ("kind", "signature")} == {"kind": False, "signature": False}
+    finally:
+        engine.dispose()
+    assert current_revision(settings) == _head(settings)
+
+
+def _images(size: int, channels: int) -> dict:
+    return {"name": "images", "dtype": "uint8", "shape": [None, size, size, channels]}

@@ -23,6 +23,7 @@ from core.settings import Settings
 from tests.support.backends import worker_process
 from tests.support.images import image_zip
 from tests.support.jobs import submit, wait_for
+from tests.support.models import declared_record
 
 pytestmark = pytest.mark.slow
 
@@ -111,9 +112,10 @@ def test_a_job_that_already_published_its_version_just_finishes(client: FlaskCli
     assert settings.model_repository is not None
     job = _train(client, "once")  # queued, its message on the broker; no worker yet
     with sessions.begin() as session:  # what a worker that died after recording the version left behind
+        record = declared_record("mlp-gan", z_dim=64)
         session.add(ModelVersion(name="once", version=1, model="mlp-gan", job_id=job["id"], path="once/1",
-                                 image_size=28, z_dim=64, info={"step": 2, "metrics": {"swd_mean": 0.5}},
-                                 owner=job["owner"]))
+                                 kind=record["kind"], signature=record["signature"], image_size=28, z_dim=64,
+                                 info={"step": 2, "metrics": {"swd_mean": 0.5}}, owner=job["owner"]))
         session.execute(update(Job).where(Job.id == job["id"]).values(attempts=1))  # requeued by the sweeper
     (settings.model_repository / "once" / "1").mkdir(parents=True)
     with worker_process(env, tmp_path / "worker.log"):

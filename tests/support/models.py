@@ -8,8 +8,17 @@ from core.db import make_engine, make_session_factory, session_scope
 from core.services import models
 from core.serving_config import models_config_lock, write_models_config
 from core.settings import Settings
+from gans.config import latent_signature
+from gans.contract import ModelKind, make_record
+from gans.registry import declaration, make_config
 from serving.repository import ModelRepository
 from tests.support.auth import TEST_OWNER
+
+
+def declared_record(model: str, **params: object) -> dict:
+    """What a train job of `model` with these params records on its version (kind, signature, sizes, classes)."""
+    found = declaration(model)
+    return found.record(make_config(found, params))
 
 
 def export_tiny_generator(directory: Path, *, seed: int = 0, z_dim: int = 8, size: int = 16,
@@ -47,8 +56,8 @@ def publish_tiny_generator(settings: Settings, name: str, *, seed: int = 0, z_di
         with models_config_lock(settings), session_scope(sessions) as session:
             record = models.create_model_version(
                 session=session, name=name, version=version, model="dcgan", job_id=None,
-                path=str(target.relative_to(repository.root)), image_size=size, z_dim=z_dim, info={"step": 0},
-                owner=owner)
+                path=str(target.relative_to(repository.root)), info={"step": 0}, owner=owner,
+                record=make_record(ModelKind.UNCONDITIONAL, latent_signature(z_dim, size, 3)))
             write_models_config(session, settings)
             return record.id
     finally:

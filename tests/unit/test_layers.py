@@ -51,7 +51,21 @@ def test_layer_contracts_hold() -> None:
     ("api.app", "from worker.app import app", ["api is not allowed to import worker"]),
     ("api.app", "import keras", ["api is not allowed to import keras"]),
     ("api.app", "from serving.repository import ModelRepository", ["api is not allowed to import serving"]),
+    # api reads models through core only: a direct gans import bites even of a TF-free gans module
+    ("api.app", "from gans.contract import ModelKind", ["api is not allowed to import gans"]),
+    # core may read the TF-free contract, but not a TF-bearing gans module (that would load TensorFlow too)
+    ("core.params", "from gans import dcgan", ["core is not allowed to import gans",
+                                               "core is not allowed to import tensorflow",
+                                               "api is not allowed to import tensorflow"]),
+    # a TF-free contract module reaching TensorFlow, even through another gans module, breaks it (core loads the
+    # declaration modules by name through the registry, so this contract is what keeps them light)
+    ("gans.configs.cgan", "from gans import grid", ["gans.configs is not allowed to import tensorflow"]),
+    ("gans.errors", "from gans import grid", ["gans.errors is not allowed to import tensorflow",
+                                              "core is not allowed to import tensorflow",
+                                              "api is not allowed to import tensorflow"]),
+    ("gans.contract", "import numpy", ["gans.contract is not allowed to import numpy"]),
     ("gans.grid", "from core.settings import Settings", ["gans is not allowed to import core"]),
+    ("gans.registry", "from core.settings import Settings", ["gans is not allowed to import core"]),
     ("serving.latents", "from worker import bulk", ["serving is not allowed to import worker"]),
     ("worker.bulk", "from catgan import client", ["worker is not allowed to import catgan"]),
     ("worker.bulk", "from api import app", ["worker is not allowed to import api"]),

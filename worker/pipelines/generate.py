@@ -10,6 +10,7 @@ import numpy as np
 from core.db import session_scope
 from core.services import artifacts
 from core.states import JobStatus, JobType
+from gans.contract import ModelKind
 from serving.backends import GeneratorBackend, ModelRef, make_backend
 from serving.latents import latent_batch
 from worker.bulk import Block, BulkOptions, run_bulk
@@ -21,6 +22,7 @@ from worker.reporting import JobReporter
 
 MODEL_BLOCK = 64  # images per model call, always: see worker.bulk.BlockSource
 PREVIEW = 64
+LATENT, LABEL = "z", "label"  # the contract's input names of a latent model (gans.contract.make_record)
 
 
 def run_generate_job(ctx: WorkerContext, job_id: int) -> None:
@@ -70,13 +72,18 @@ def provenance(job: ClaimedJob, source: SourceVersion) -> dict[str, Any]:
 
 
 class LatentImages:
-    """Images by index: z from (seed, index), clipped by `truncation`, labels from `class_counts`."""
+    """Images by index: z from (seed, index), clipped by `truncation`, labels from `class_counts`.
+
+    What the model takes is what its version recorded: the latent's length from the signature's `z`,
+    and a `label` per image only for a conditional model.
+    """
 
     def __init__(self, backend: GeneratorBackend, source: SourceVersion, params: dict[str, Any]) -> None:
         self.backend, self.source = backend, source
-        self.model = ModelRef(source.name, source.version, source.export_dir)
+        self.model = ModelRef(source.name, source.version, source.export_dir, source.signature)
+        self.z_dim = int(source.signature.input(LATENT).shape[-1])
         self.seed, self.truncation = int(params["seed"]), params.get("truncation")
-        self.classes = source.classes
+        self.classes = source.classes if source.kind is ModelKind.CONDITIONAL else ()
         counts = params.get("class_counts")
         self.class_ends = np.cumsum([counts[c] for c in self.classes]) if counts and self.classes else None
 
@@ -94,10 +101,11 @@ class LatentImages:
         """uint8 images of indices start..stop-1, drawn in whole aligned blocks of MODEL_BLOCK."""
         out = []
         for block_start in range(start - start % MODEL_BLOCK, stop, MODEL_BLOCK):
-            z = latent_batch(self.seed, block_start, MODEL_BLOCK, self.source.z_dim)
+            z = latent_batch(self.seed, block_start, MODEL_BLOCK, self.z_dim)
             if self.truncation is not None:
                 np.clip(z, -self.truncation, self.truncation, out=z)
-            block = self.backend.generate(self.model, z, self.labels(block_start, block_start + MODEL_BLOCK))
+            labels = self.labels(block_start, block_start + MODEL_BLOCK)
+            block = self.backend.predict(self.model, {LATENT: z} if labels is None else {LATENT: z, LABEL: labels})
             out.append(block[max(start - block_start, 0):min(stop - block_start, MODEL_BLOCK)])
         return np.concatenate(out)
 

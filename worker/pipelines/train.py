@@ -111,9 +111,9 @@ def _publish(ctx: WorkerContext, job: ClaimedJob, spec: ModelSpec, config: Any, 
     with session_scope(ctx.sessions) as session:  # fail before the export if the name was taken meanwhile
         _require_publishable(session, job, name)
     staging = ctx.repository.stage(lambda d: spec.export(result.model, config, d, metadata))
-    info = {"step": result.step, "metrics": metrics, "classes": list(getattr(config, "class_names", ()) or ())}
-    record = {"model": job.model, "image_size": config.image_size, "info": info,
-              "z_dim": int(getattr(config, "z_dim", 0))}  # z_dim 0: image-to-image
+    # what the model declares of this export (kind, signature, sizes, classes): what generate jobs read back
+    record = {"model": job.model, "record": spec.declaration.record(config),
+              "info": {"step": result.step, "metrics": metrics}}
     try:
         with models_config_lock(ctx.settings):
             version = retrying(lambda: _record_version(ctx, job, name, staging, record, metrics),

@@ -1,4 +1,4 @@
-"""The translate pipeline (pix2pix): every image of a dataset → the model (local or TF Serving) → zip shards."""
+"""The translate pipeline (image-to-image): every image of a dataset → the model (local or TF Serving) → zip shards."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from worker.reporting import JobReporter
 
 MODEL_BLOCK = 8  # images per model call, always (the last block is padded)
 PREVIEW_PAIRS = 8
+IMAGE = "image"  # the contract's input name of an image-to-image model (its shape gives the size it takes)
 
 
 def run_translate_job(ctx: WorkerContext, job_id: int) -> None:
@@ -61,17 +62,18 @@ class TranslatedImages:
     def __init__(self, backend: GeneratorBackend, source: SourceVersion, root: Path, paths: list[Path],
                  from_photos: bool) -> None:
         self.backend, self.source, self.root, self.paths, self.from_photos = backend, source, root, paths, from_photos
-        self.model = ModelRef(source.name, source.version, source.export_dir)
+        self.model = ModelRef(source.name, source.version, source.export_dir, source.signature)
+        self.image_size = int(source.signature.input(IMAGE).shape[1])  # (N, S, S, C)
 
     def inputs(self, start: int, stop: int) -> np.ndarray:
-        return load_inputs(self.paths[start:stop], self.source.image_size, self.from_photos)
+        return load_inputs(self.paths[start:stop], self.image_size, self.from_photos)
 
     def outputs(self, start: int, stop: int) -> np.ndarray:
         out = []
         for block_start in range(start - start % MODEL_BLOCK, stop, MODEL_BLOCK):
             inputs = self.inputs(block_start, min(block_start + MODEL_BLOCK, len(self.paths)))
             padded = np.concatenate([inputs, np.repeat(inputs[-1:], MODEL_BLOCK - len(inputs), axis=0)])
-            result = self.backend.translate(self.model, padded)
+            result = self.backend.predict(self.model, {IMAGE: padded})
             out.append(result[max(start - block_start, 0):min(stop - block_start, len(inputs))])
         return np.concatenate(out)
 

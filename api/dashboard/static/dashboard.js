@@ -138,8 +138,9 @@ const pages = {
       const job = await api("GET", `/jobs/${id}`);
       const p = job.progress || {};
       $("#status").textContent = job.status; $("#status").className = "pill " + job.status;
-      $("#bar").value = p.fraction || (job.status === "succeeded" ? 1 : 0);
-      $("#bar-text").textContent = `${Math.round((p.fraction || 0) * 100)} %`;
+      const fraction = job.status === "succeeded" ? 1 : (p.fraction || 0);
+      $("#bar").value = fraction;
+      $("#bar-text").textContent = `${Math.round(fraction * 100)} %`;
       $("#step").textContent = p.step !== undefined ? `${p.step} / ${p.total_steps}` : "–";
       $("#epoch").textContent = p.epoch ?? "–";
       $("#ips").textContent = fmt(p.images_per_second, 1);

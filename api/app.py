@@ -14,8 +14,9 @@ from api.openapi import CatganApi, document_train_params
 from api.ratelimit import install_rate_limit
 from api.schemas import DatasetFolderSchema, JobCreateSchema, LabelSchema, PolicySchema
 from api.validation import IdConverter, StrictJSONProvider, TextConverter
-from api.views import artifacts, datasets, health, history, jobs, models
+from api.views import artifacts, datasets, events, health, history, jobs, models
 from core.db import make_engine, make_session_factory
+from core.events import install_event_sinks, make_event_sinks
 from core.models_catalog import register_extra_models
 from core.queue import make_celery
 from core.settings import Settings
@@ -45,6 +46,8 @@ def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
     engine = make_engine(settings)
     app.extensions[EXTENSION] = ApiContext(settings=settings, engine=engine, sessions=make_session_factory(engine),
                                            celery=celery or make_celery(settings))
+    ctx = app.extensions[EXTENSION]
+    install_event_sinks(ctx.sessions, make_event_sinks(settings, ctx.celery))  # job changes reach /v1/events
     install_instrumentation(app, settings)  # first: request ids and latencies cover the hooks below
     install_rate_limit(app, settings)  # before auth: requests with a bad key are limited by address
     install_auth(app, settings)
@@ -56,7 +59,7 @@ def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
     document_train_params(api)  # every model a train job may name, extra ones included
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                    "description": "an API key: `catgan keys create --owner NAME`"})
-    for module in (health, datasets, jobs, history, artifacts, models):
+    for module in (health, datasets, jobs, history, artifacts, models, events):
         api.register_blueprint(module.blp)
     install_dashboard(app, settings)  # the pages at / and their /ui/api bridge (the /v1 API stays bearer-only)
     register_error_handlers(app)

@@ -66,6 +66,8 @@ def describe_fields(messages: Any, prefix: str = "") -> str:
 def _domain_error(exc: CatganError) -> ResponseReturnValue:
     status = next((s for cls, s in STATUS_OF if isinstance(exc, cls)), 403)
     headers = {"WWW-Authenticate": 'Bearer realm="catgan"'} if isinstance(exc, Unauthorized) else None
+    if isinstance(exc, ServiceUnavailable) and exc.retry_after is not None:
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(status, exc.code, exc.message, exc.fields, headers)
 
 

@@ -55,9 +55,13 @@ class PayloadTooLarge(CatganError):
 
 
 class ServiceUnavailable(CatganError):
-    """A backing service (broker, database) cannot be reached right now."""
+    """A backing service (broker, database) cannot be reached right now, or the server is at capacity."""
 
     code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after  # seconds to wait before trying again (the Retry-After header), if known
 
 
 class LeaseLost(Conflict):

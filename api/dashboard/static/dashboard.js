@@ -34,7 +34,8 @@ function live(refresh, eventsPath) {
     source.onmessage = source.onerror = null;
     ["status", "progress", "sheet", "checkpoint", "artifact", "shard"].forEach((type) =>
       source.addEventListener(type, () => { failures = 0; refresh(); }));
-    source.onerror = () => { if (++failures >= 3) { source.close(); source = null; poll(); } };
+    // a refused stream (404/501/503) closes at once; a flaky one retries by itself: poll after either
+    source.onerror = () => { if (source.readyState === EventSource.CLOSED || ++failures >= 3) { source.close(); source = null; poll(); } };
   } else {
     poll();
   }

@@ -28,7 +28,7 @@ from gans.checkpoints import (
 )
 from gans.configs.dcgan import DCGANConfig
 from gans.errors import ConfigError, DatasetError
-from gans.grid import encode_png
+from gans.grid import encode_png, upscale_for_viewing
 from gans.guard import DivergenceGuard, TrainingDiverged
 from gans.metrics.swd import swd_summary
 from gans.runlog import RunLog
@@ -317,7 +317,7 @@ class _Trainer:
         """Send the hooks (and TensorBoard) the sheet of the fixed inputs; check for mode collapse."""
         step = int(self.step)
         sheet = self.spec.sample_sheet(self.model, self.sample_inputs)
-        self.hooks.on_sample_grid(encode_png(sheet), step)
+        self.hooks.on_sample_grid(encode_png(upscale_for_viewing(sheet)), step)  # the sheet a person opens
         self.runlog.image(step, "samples", sheet)
         self.sampled_step = step
         _, generated = self.spec.quality_images(self.model, self.config, self.data_dir, GUARD_SAMPLES)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gans.grid import encode_png, image_grid
+from gans.grid import encode_png, image_grid, upscale_for_viewing
 
 
 def test_square_grid_of_64() -> None:
@@ -37,3 +37,20 @@ def test_rejects_bad_input() -> None:
         image_grid(np.zeros((0, 4, 4, 3), np.uint8))
     with pytest.raises(ValueError):
         encode_png(np.zeros((4, 4, 3), np.float32))
+
+
+def test_upscale_for_viewing_uses_the_smallest_whole_factor_with_crisp_blocks() -> None:
+    sheet = np.random.default_rng(2).integers(0, 256, (96, 128, 3), dtype=np.uint8)  # a 4x3 sheet of 32 px cats
+    big = upscale_for_viewing(sheet)
+    assert big.shape == (384, 512, 3) and big.dtype == np.uint8  # x4: 512 / 128
+    blocks = big.reshape(96, 4, 128, 4, 3)  # every source pixel is a 4x4 block of itself
+    assert (blocks == sheet[:, None, :, None, :]).all()
+    assert upscale_for_viewing(sheet[:, :100]).shape == (576, 600, 3)  # x6: x5 would be 500 < 512
+    assert upscale_for_viewing(sheet[:, :, 0], min_width=300).shape == (288, 384)  # grey, x3
+
+
+def test_upscale_for_viewing_leaves_wide_sheets_alone() -> None:
+    sheet = np.zeros((256, 768, 3), dtype=np.uint8)  # pix2pix: 3 columns of 256
+    assert upscale_for_viewing(sheet) is sheet
+    with pytest.raises(ValueError, match="non-empty"):
+        upscale_for_viewing(np.zeros((4, 0, 3), dtype=np.uint8))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -105,6 +106,8 @@ class Settings(BaseSettings):
     @classmethod
     def _models_from_mapping(cls, value: Any) -> Any:
         """Take the README's {"name": [declaration module, spec module]} (a tuple keeps the settings hashable)."""
+        if isinstance(value, str):  # passed as a keyword rather than read from the environment
+            value = json.loads(value) if value.strip() else {}
         if isinstance(value, dict):
             return tuple((name, *modules) if isinstance(modules, (list, tuple)) else (name, modules)
                          for name, modules in value.items())

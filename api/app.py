@@ -14,7 +14,7 @@ from api.openapi import CatganApi, document_train_params
 from api.ratelimit import install_rate_limit
 from api.schemas import DatasetFolderSchema, JobCreateSchema, LabelSchema, PolicySchema
 from api.validation import IdConverter, StrictJSONProvider, TextConverter
-from api.views import artifacts, datasets, events, health, history, jobs, models
+from api.views import artifacts, datasets, events, health, history, jobs, models, webhooks
 from core.db import make_engine, make_session_factory
 from core.events import install_event_sinks, make_event_sinks
 from core.models_catalog import register_extra_models
@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, celery: Celery | None = None) -> Flask:
     document_train_params(api)  # every model a train job may name, extra ones included
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                    "description": "an API key: `catgan keys create --owner NAME`"})
-    for module in (health, datasets, jobs, history, artifacts, models, events):
+    for module in (health, datasets, jobs, history, artifacts, models, events, webhooks):
         api.register_blueprint(module.blp)
     install_dashboard(app, settings)  # the pages at / and their /ui/api bridge (the /v1 API stays bearer-only)
     register_error_handlers(app)

@@ -10,7 +10,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from core.models import MAX_ID
 from core.names import MODEL_NAME_MAX, MODEL_NAME_PATTERN, MODEL_NAME_RULE
+from core.events import EVENT_TYPES
 from core.params import StrictBool, StrictFloat, StrictInt
+from core.webhook_targets import URL_MAX_LENGTH
 from core.services.job_requests import GENERATE_ONLY_OUTPUT, MAX_SEED
 from core.services.job_requests import OUTPUT_FIELDS as ALL_OUTPUT_FIELDS
 from core.services.submissions import JPEG_QUALITY
@@ -54,6 +56,18 @@ TYPE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
 }
 
 
+class WebhookSchema(Schema):
+    """Where a job's events are POSTed, signed (Standard Webhooks); the host must be on
+    CATGAN_WEBHOOK_ALLOWED_HOSTS (422 webhook_host_not_allowed)."""
+
+    url = fields.String(required=True, validate=validate.Length(min=1, max=URL_MAX_LENGTH), metadata={
+        "description": "http(s) URL without credentials"})
+    events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)), validate=validate.Length(min=1),
+                         metadata={"description": f"event types to deliver, of {', '.join(EVENT_TYPES)} "
+                                                  "(default [status]; progress at most every "
+                                                  "CATGAN_WEBHOOK_PROGRESS_INTERVAL_SECONDS)"})
+
+
 class JobCreateSchema(Schema):
     """train: `{model, dataset, params, model_name?, resume_from?}`; generate: `{model_version | model_name
     [+ version | label], count | class_counts, seed?, format?, quality?, truncation?, grid?, dedupe?, shard_size?}`;
@@ -91,6 +105,7 @@ class JobCreateSchema(Schema):
         "description": "images per zip shard (default CATGAN_SHARD_SIZE); at least 100, or the job's image count "
                        "when it is smaller (422 otherwise)"})
     from_photos = StrictBool(metadata={"description": "translate: draw edge sketches from photos first"})
+    webhook = fields.Nested(WebhookSchema, metadata={"description": "any job: POST its events to this URL"})
 
     @validates_schema
     def _fields_for_type(self, data: dict[str, Any], **_: Any) -> None:
@@ -100,7 +115,7 @@ class JobCreateSchema(Schema):
             return
         required, allowed = TYPE_FIELDS[kind]
         errors = {f: [f"Required for a {kind} job."] for f in sorted(required) if f not in data}
-        errors |= {f: [f"Not allowed in a {kind} job."] for f in sorted(set(data) - allowed - {"type"})}
+        errors |= {f: [f"Not allowed in a {kind} job."] for f in sorted(set(data) - allowed - {"type", "webhook"})}
         if kind != JobType.TRAIN:
             errors |= _source_errors(data)
         if kind == JobType.GENERATE and ("count" in data) == ("class_counts" in data):

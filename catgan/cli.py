@@ -123,11 +123,17 @@ def worker(queues: str, name: str | None) -> None:
 
     from worker.app import app, settings
 
+    from core.queue import QUEUE_WEBHOOKS
+
     settings.ensure_directories()
     # prefork with one child and one task per child: the main process never imports TensorFlow, so
-    # forking it is safe; each job gets a fresh process whose exit returns its (GPU) memory
+    # forking it is safe; each job gets a fresh process whose exit returns its (GPU) memory.
+    # A worker of webhook deliveries only (short HTTP calls, no TensorFlow) runs them in threads instead.
+    pool = ["--pool", "prefork", "--concurrency", "1", "--max-tasks-per-child", "1"]
+    if {q.strip() for q in queues.split(",")} == {QUEUE_WEBHOOKS}:
+        pool = ["--pool", "threads", "--concurrency", str(settings.webhook_concurrency)]
     app.worker_main([
-        "worker", "--pool", "prefork", "--concurrency", "1", "--max-tasks-per-child", "1", "--queues", queues,
+        "worker", *pool, "--queues", queues,
         "--loglevel", settings.log_level, "--hostname", name or f"catgan-{os.getpid()}@%h", "--without-gossip",
         "--without-mingle",
     ])

@@ -15,6 +15,7 @@ import requests
 from catgan.localkey import ensure_local_key
 from core.embedded_redis import start_embedded_redis, stop_embedded_redis
 from core.migrate import upgrade_database
+from core.queue import QUEUE_WEBHOOKS
 from core.settings import Settings
 
 
@@ -90,6 +91,8 @@ class LocalStack:
             self._spawn("serving", "serving", "--bind", bind)
         self._spawn("api", "api", "--host", self.host, "--port", str(self.port))
         self._spawn("worker", "worker", "--queues", self.queues)
+        if self.settings.webhook_allowed_hosts.strip():  # webhook deliveries: a light process of their own
+            self._spawn("webhooks", "worker", "--queues", QUEUE_WEBHOOKS, "--name", "webhooks@%h")
         self._spawn("sweeper", "sweeper")
         self.wait_ready(timeout)
 

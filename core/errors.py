@@ -86,3 +86,9 @@ class QuotaExceeded(CatganError):
     """The caller's owner is at a configured quota; the message says which and what to do."""
 
     code = "quota_exceeded"
+
+
+class WebhookRefused(CatganError):
+    """A webhook's host is not allowed (any more), or resolves to an address the allow-list does not name."""
+
+    code = "webhook_refused"

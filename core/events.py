@@ -103,7 +103,10 @@ def deliver(events: Sequence[JobEvent], sinks: Sequence[EventSink]) -> None:
 
 def make_event_sinks(settings: Settings, celery: Celery | None) -> list[EventSink]:
     """The sinks of this deployment: the Redis Streams sink (SSE) and, when configured, the webhook sink."""
-    return [redis_stream_sink(settings)]
+    from core.services.webhooks import webhook_sink  # it imports this module's JobEvent type
+
+    webhooks = webhook_sink(settings, celery)
+    return [redis_stream_sink(settings)] + ([webhooks] if webhooks is not None else [])
 
 
 # --- Redis Streams --------------------------------------------------------------------------------------------

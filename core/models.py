@@ -75,6 +75,8 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # what a run noticed but did not stop for, e.g. divergence in warn mode
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # {"url", "events"}: where its events are delivered (checked against the allow-list at submit), or None
+    webhook: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     resume_from_checkpoint_id: Mapped[int | None] = mapped_column(
         ForeignKey("checkpoints.id", use_alter=True, name="fk_jobs_resume_from_checkpoint_id")
     )
@@ -233,4 +235,35 @@ class ProgressSample(Base):
     d_loss: Mapped[float | None] = mapped_column(Float)
     images_per_second: Mapped[float | None] = mapped_column(Float)
     swd: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookSecret(Base):
+    """An owner's webhook signing secret (Standard Webhooks `whsec_<base64>`); never logged, replaced on rotation."""
+
+    __tablename__ = "webhook_secrets"
+
+    owner: Mapped[str] = mapped_column(String(100), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rotated_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"WebhookSecret(owner={self.owner!r}, secret=<hidden>)"
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver one webhook message (its `webhook-id`) of a job: the answer's status or the error."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_job_id_id", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(64))  # the webhook-id header, the same across retries
+    attempt: Mapped[int] = mapped_column(Integer)  # 1 for the first
+    status_code: Mapped[int | None] = mapped_column(Integer)  # the receiver's answer, None when none came
+    error: Mapped[str | None] = mapped_column(Text)  # why no answer came, or why nothing was sent
+    duration_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

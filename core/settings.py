@@ -9,6 +9,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.webhook_targets import parse_allow_list
+
 EMBEDDED_REDIS_SOCKET = "redis.sock"
 
 
@@ -65,6 +67,20 @@ class Settings(BaseSettings):
                                              "before the server ends it (clients reconnect with Last-Event-ID).")
     events_max_streams: int = Field(default=32, gt=0, description="SSE streams one API process serves at once; "
                                     "past it 503 with Retry-After.")
+    webhook_allowed_hosts: str = Field(default="", description="Where job webhooks may be sent, comma-separated: "
+                                       "host names (hooks.example.com), name:port, IP addresses ([::1]:8080) or "
+                                       "networks (10.0.0.0/8). Empty: webhooks refused. A loopback, private or "
+                                       "link-local address is used only when it (or its network) is listed.")
+    webhook_max_attempts: int = Field(default=8, gt=0, description="Attempts of one webhook delivery, the first "
+                                      "included, before it is given up.")
+    webhook_backoff_seconds: float = Field(default=10.0, gt=0, description="Delay before a delivery's first retry; "
+                                           "doubled for each further one (at most an hour).")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Connect and read timeout of one "
+                                           "delivery attempt.")
+    webhook_progress_interval_seconds: float = Field(default=30.0, ge=0, description="Fewest seconds between two "
+                                                     "progress deliveries of one job (status events always go).")
+    webhook_concurrency: int = Field(default=8, gt=0, description="Threads of a delivery worker (`catgan worker "
+                                     "--queues webhooks`).")
     progress_interval_seconds: float = Field(default=2.0, gt=0, description="How often workers write progress.")
     cancel_poll_seconds: float = Field(default=1.0, gt=0, description="How often training checks for cancel.")
     broker_visibility_timeout: int = Field(default=3_600, gt=0, description="Seconds before Redis redelivers an "
@@ -111,6 +127,13 @@ class Settings(BaseSettings):
         if isinstance(value, dict):
             return tuple((name, *modules) if isinstance(modules, (list, tuple)) else (name, modules)
                          for name, modules in value.items())
+        return value
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _check_allowed_hosts(cls, value: str) -> str:
+        """Refuse an allow-list entry that is neither a host, host:port, address nor network (at startup)."""
+        parse_allow_list(value)
         return value
 
     @model_validator(mode="after")

@@ -8,7 +8,7 @@ from core.settings import Settings
 
 settings = Settings()
 app = make_celery(settings)
-app.conf.include = ["worker.tasks"]
+app.conf.include = ["worker.tasks", "worker.webhooks"]  # neither imports TensorFlow at load
 
 
 @setup_logging.connect(weak=False)

@@ -18,7 +18,8 @@ def _head(settings: Settings) -> str | None:
 
 TABLES = {
     "alembic_version", "api_keys", "artifacts", "checkpoints", "datasets", "idempotency_keys",
-    "jobs", "model_labels", "model_policies", "model_versions", "progress_samples",
+    "jobs", "model_labels", "model_policies", "model_versions", "progress_samples", "webhook_deliveries",
+    "webhook_secrets",
 }
 
 

@@ -16,6 +16,9 @@ SERVICE_PACKAGES = ("api", "core", "worker", "serving", "gans")
 HTTP_CLIENTS = ("requests", "httpx", "urllib.request", "urllib3", "http.client", "aiohttp", "pycurl",
                 "tornado.httpclient")
 DOWNLOADERS = ("get_file", "urlopen", "urlretrieve")  # keras.utils.get_file, urllib's
+# The one exemption: webhook deliveries POST to a job's URL, and only after core.webhook_targets vetted its host
+# against CATGAN_WEBHOOK_ALLOWED_HOSTS and pinned the resolved address (tests/integration/test_webhooks.py).
+EXEMPT = {"worker/webhook_http.py"}
 
 
 def _forbidden(module: str) -> bool:
@@ -54,6 +57,8 @@ def test_service_code_never_fetches_a_url() -> None:
     found = []
     for package in SERVICE_PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
+            if str(path.relative_to(ROOT)) in EXEMPT:
+                continue
             tree = ast.parse(path.read_text(), filename=str(path))
             found += [f"{path.relative_to(ROOT)}:{line}: {what}" for line, what in _violations(tree)]
     assert found == [], "service code may not fetch URLs:\n" + "\n".join(found)

@@ -8,14 +8,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.formats import IMAGE_FORMATS, JPEG_QUALITY
 from core.models import MAX_ID
 from core.names import MODEL_NAME_MAX, MODEL_NAME_PATTERN, MODEL_NAME_RULE
 from core.events import EVENT_TYPES
 from core.params import StrictBool, StrictFloat, StrictInt
+from core.records import PROGRESS_RECORDS, record_fields
 from core.webhook_targets import URL_MAX_LENGTH
 from core.services.job_requests import GENERATE_ONLY_OUTPUT, MAX_SEED
 from core.services.job_requests import OUTPUT_FIELDS as ALL_OUTPUT_FIELDS
-from core.services.submissions import JPEG_QUALITY
 from core.states import JobStatus, JobType
 
 NAME = validate.Length(min=1, max=200)
@@ -98,8 +99,9 @@ class JobCreateSchema(Schema):
     dedupe = StrictBool(metadata={"description": "generate: drop near-duplicates (perceptual hash)"})
     dedupe_distance = StrictInt(validate=validate.Range(min=0, max=32), metadata={
         "description": "generate: most differing hash bits (of 64) still counted a duplicate; default 4"})
-    format = fields.String(validate=validate.OneOf(["png", "jpeg"]), metadata={"description": "png (default) or jpeg"})
-    quality = StrictInt(validate=validate.Range(min=1, max=95), metadata={"description": f"jpeg quality, default {JPEG_QUALITY}"})
+    format = fields.String(validate=validate.OneOf(IMAGE_FORMATS), metadata={"description": "png (default) or jpeg"})
+    quality = StrictInt(validate=validate.Range(min=1, max=95),
+                        metadata={"description": f"jpeg quality, default {JPEG_QUALITY}"})
     grid = StrictBool(metadata={"description": "also make a preview sheet (default true)"})
     shard_size = StrictInt(validate=validate.Range(min=1, max=1_000_000), metadata={
         "description": "images per zip shard (default CATGAN_SHARD_SIZE); at least 100, or the job's image count "
@@ -213,19 +215,19 @@ class CheckpointPageSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
-class ProgressSchema(Schema):
-    fraction = fields.Float(allow_none=True)
-    epoch = fields.Integer(allow_none=True)
-    step = fields.Integer(allow_none=True)
-    total_steps = fields.Integer(allow_none=True)
-    eta_seconds = fields.Float(allow_none=True)
-    images_per_second = fields.Float(allow_none=True)
-    g_loss = fields.Float(allow_none=True)
-    d_loss = fields.Float(allow_none=True)
-    images_done = fields.Integer(allow_none=True)
-    duplicates_dropped = fields.Integer(allow_none=True)
-    shards_done = fields.Integer(allow_none=True)
-    shards_total = fields.Integer(allow_none=True)
+RECORD_FIELD_TYPES: dict[type, type[fields.Field]] = {int: fields.Integer, float: fields.Float, bool: fields.Boolean,
+                                                      str: fields.String}
+
+
+def derive_record_schema(name: str, *records: type, **extra: fields.Field) -> type[Schema]:
+    """A response schema of `extra` and one nullable field per field of the records (core.records): a field added
+    to a record is served and documented with no other change."""
+    derived = {field: RECORD_FIELD_TYPES[kind](allow_none=True) for field, kind in record_fields(*records).items()}
+    return Schema.from_dict(extra | derived, name=name)
+
+
+# a train job's TrainProgress or a bulk job's BulkProgress, with the completed fraction
+ProgressSchema = derive_record_schema("ProgressSchema", *PROGRESS_RECORDS, fraction=fields.Float(allow_none=True))
 
 
 class JobSchema(Schema):

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from core.db import session_scope
 from core.models import Artifact
+from core.records import BulkProgress
 from core.services import artifacts
 from core.services.artifacts import SHARD_KIND
 from core.storage import sha256_file
@@ -153,13 +154,13 @@ class BulkRun:
                 info={"shard": shard.index, "start": shard.start, "stop": shard.stop, "images": writer.count,
                       "dropped": (shard.stop - shard.start) - writer.count})
 
-    def progress(self) -> dict[str, Any]:
+    def progress(self) -> BulkProgress:
         done, count = self.outcome.processed, self.options.count
         rate = (done - self.processed_before) / max(time.monotonic() - self.started, 1e-9)
-        return {"step": done, "total_steps": count, "images_done": self.outcome.images,
-                "duplicates_dropped": self.outcome.dropped, "shards_done": self.outcome.shards,
-                "shards_total": len(self.plan), "images_per_second": round(rate, 2),
-                "eta_seconds": round((count - done) / rate, 1) if rate else None}
+        return BulkProgress(step=done, total_steps=count, images_done=self.outcome.images,
+                            duplicates_dropped=self.outcome.dropped, shards_done=self.outcome.shards,
+                            shards_total=len(self.plan), images_per_second=round(rate, 2),
+                            eta_seconds=round((count - done) / rate, 1) if rate else None)
 
 
 def aligned_spans(start: int, stop: int, block: int) -> list[tuple[int, int]]:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from core.formats import JPEG_QUALITY
+
 EXTENSIONS = {"png": "png", "jpeg": "jpg"}
-CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
 PNG_LEVEL = 1
 
 
@@ -26,7 +27,7 @@ class ImageFormat:
     """How images are written: `png` (lossless) or `jpeg` at `quality`."""
 
     name: str = "png"
-    quality: int = 90
+    quality: int = JPEG_QUALITY  # jpeg only
 
     @property
     def extension(self) -> str:

@@ -1,19 +1,11 @@
-"""Image encoding and contact sheets for generated batches (Pillow, deterministic bytes)."""
+"""Contact sheets of generated batches, in NumPy (gans.grid's needs TensorFlow, which a worker drawing from
+TF Serving never loads); they are encoded like every other image, by worker.encoding."""
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
-from PIL import Image
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """PNG bytes of one uint8 (H, W, C) image; the same pixels always give the same bytes."""
-    buffer = io.BytesIO()
-    Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def contact_sheet(images: np.ndarray, columns: int | None = None) -> np.ndarray:

@@ -11,7 +11,6 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.errors import LeaseLost
+from core.records import BulkProgress, TrainProgress, to_json
 from core.services import artifacts, history, jobs, leases
 from gans.checkpoints import read_digest
-from gans.train import TrainingHooks
+from gans.train import Progress, TrainingHooks
 from worker.context import WorkerContext
 from worker.lease import holder_id, lease_lost, mark_lease_lost
 from worker.retry import retrying
@@ -54,11 +54,12 @@ class JobReporter:
         self._cancel = Throttle(ctx.settings.cancel_poll_seconds)
         self._cancelled = False
 
-    def progress(self, progress: dict[str, Any], *, force: bool = False, metrics: dict[str, Any] | None = None) -> None:
+    def progress(self, progress: TrainProgress | BulkProgress, *, force: bool = False,
+                 metrics: dict[str, Any] | None = None) -> None:
         """Write progress if the interval has passed (or `force`)."""
         if force or self._progress.ready():
             self.write(lambda session: jobs.record_progress(session=session, job_id=self.job_id,
-                                                            progress=progress, metrics=metrics), "progress")
+                                                            progress=to_json(progress), metrics=metrics), "progress")
 
     def interrupted(self) -> bool:
         """The job must stop now: cancelled by a user, this worker is shutting down, or it lost the lease."""
@@ -121,9 +122,12 @@ class TrainingReporter(JobReporter, TrainingHooks):
         self.quality: dict[str, float] = {}
         self.warnings: list[str] = []
 
-    def on_progress(self, progress: Any) -> None:
-        data = asdict(progress)
-        self.progress(data, force=data["step"] >= data["total_steps"])
+    def on_progress(self, progress: Progress) -> None:
+        """Publish the trainer's report as the job's TrainProgress (the last step's is always written)."""
+        record = TrainProgress(epoch=progress.epoch, step=progress.step, total_steps=progress.total_steps,
+                               g_loss=progress.g_loss, d_loss=progress.d_loss,
+                               images_per_second=progress.images_per_second, eta_seconds=progress.eta_seconds)
+        self.progress(record, force=record.step >= record.total_steps)
 
     def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float],
                       digest: str | None = None) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
+from core.formats import JPEG_QUALITY
 from core.models import Checkpoint, Dataset, Job, ModelVersion
 from core.names import check_model_name, derived_model_name
 from core.params import resolve_train_params
@@ -21,7 +22,6 @@ from core.services.owners import visible
 from core.states import JobType
 from gans.contract import ModelKind
 
-JPEG_QUALITY = 90
 DEDUPE_DISTANCE = 4  # of 64 hash bits
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from core.db import session_scope
+from core.records import GenerateMetrics, to_json
 from core.services import artifacts
 from core.states import JobStatus, JobType
 from gans.contract import ModelKind
@@ -15,8 +16,8 @@ from serving.backends import GeneratorBackend, ModelRef, make_backend
 from serving.latents import latent_batch
 from worker.bulk import Block, BulkOptions, run_bulk
 from worker.context import WorkerContext
-from worker.encoding import ImageFormat
-from worker.images import contact_sheet, encode_png
+from worker.encoding import ImageFormat, encode_image
+from worker.images import contact_sheet
 from worker.pipelines.runner import ClaimedJob, SourceVersion, end_interrupted, finish, require_export, run_job
 from worker.reporting import JobReporter
 
@@ -43,13 +44,13 @@ def _generate(ctx: WorkerContext, job: ClaimedJob) -> None:
             return
         if params.get("grid", True):
             preview = draw.images(0, min(PREVIEW, int(params["count"])))
-            _record_preview(ctx, job.id, preview)
+            record_preview(ctx, job.id, contact_sheet(preview), {"images": len(preview)})
     finally:
         backend.close()
     seconds = time.monotonic() - started
-    finish(ctx, job.id, JobStatus.SUCCEEDED, metrics={
-        "images": outcome.images, "duplicates_dropped": outcome.dropped, "shards": outcome.shards,
-        "seconds": round(seconds, 3), "images_per_second": round(outcome.processed / seconds, 2)})
+    finish(ctx, job.id, JobStatus.SUCCEEDED, metrics=to_json(GenerateMetrics(
+        images=outcome.images, duplicates_dropped=outcome.dropped, shards=outcome.shards, seconds=round(seconds, 3),
+        images_per_second=round(outcome.processed / seconds, 2))))
 
 
 def bulk_options(ctx: WorkerContext, params: dict[str, Any], count: int, block_size: int,
@@ -57,7 +58,7 @@ def bulk_options(ctx: WorkerContext, params: dict[str, Any], count: int, block_s
     """How a generate or translate job writes its images."""
     return BulkOptions(
         count=count, shard_size=int(params.get("shard_size") or ctx.settings.shard_size),
-        block_size=block_size, fmt=ImageFormat(params.get("format", "png"), int(params.get("quality", 90))),
+        block_size=block_size, fmt=image_format(params),
         dedupe_distance=params.get("dedupe_distance") if params.get("dedupe") else None,
         encode_workers=ctx.settings.encode_workers, common=common)
 
@@ -120,8 +121,15 @@ class LatentImages:
         return Block(self.images(start, stop), names, provenance)
 
 
-def _record_preview(ctx: WorkerContext, job_id: int, images: np.ndarray) -> None:
+def image_format(params: dict[str, Any]) -> ImageFormat:
+    """The format a job's params ask for: jpeg params always carry their quality (core fills it in)."""
+    fmt = params.get("format", "png")
+    return ImageFormat(fmt, int(params["quality"])) if fmt == "jpeg" else ImageFormat(fmt)
+
+
+def record_preview(ctx: WorkerContext, job_id: int, sheet: np.ndarray, info: dict[str, Any]) -> None:
+    """Store a bulk job's preview sheet as its `grid.png` artifact."""
     with session_scope(ctx.sessions) as session:
         artifacts.add_artifact_bytes(session=session, settings=ctx.settings, job_id=job_id, kind="preview_grid",
-                                     name="grid.png", data=encode_png(contact_sheet(images)),
-                                     content_type="image/png", info={"images": len(images)})
+                                     name="grid.png", data=encode_image(sheet, ImageFormat()),
+                                     content_type="image/png", info=info)

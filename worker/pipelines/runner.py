@@ -101,8 +101,10 @@ def require_export(job: ClaimedJob) -> SourceVersion:
     return job.source
 
 
-def end_interrupted(ctx: WorkerContext, job_id: int, job_type: str) -> None:
-    """Hand the job back if this worker is shutting down, else it was cancelled (finished shards stay).
+def end_interrupted(ctx: WorkerContext, job_id: int, job_type: str, *, error: str = "cancelled by request",
+                    metrics: dict[str, Any] | None = None, on_cancel: Callable[[], None] | None = None) -> None:
+    """Hand the job back if this worker is shutting down, else it was cancelled (finished shards and checkpoints
+    stay): `on_cancel` runs first, then the job ends cancelled with `error` and `metrics`.
 
     A job whose lease was lost is another worker's now: write nothing.
     """
@@ -110,8 +112,10 @@ def end_interrupted(ctx: WorkerContext, job_id: int, job_type: str) -> None:
         return
     if shutting_down():
         requeue(ctx, job_id, job_type)
-    else:
-        finish(ctx, job_id, JobStatus.CANCELLED, error="cancelled by request")
+        return
+    if on_cancel is not None:
+        on_cancel()
+    finish(ctx, job_id, JobStatus.CANCELLED, error=error, metrics=metrics)
 
 
 def run_job(ctx: WorkerContext, job_id: int, body: Callable[[ClaimedJob], None]) -> None:

@@ -18,11 +18,10 @@ from gans.train import TrainResult, train_gan
 from worker.context import WorkerContext
 from worker.errors import JobInputError
 from worker.evolution import record_evolution
-from worker.lease import holder_id, lease_lost
-from worker.pipelines.runner import ClaimedJob, finish, requeue, run_job
+from worker.lease import holder_id
+from worker.pipelines.runner import ClaimedJob, end_interrupted, run_job
 from worker.reporting import TrainingReporter
 from worker.retry import retrying
-from worker.shutdown import shutting_down
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +46,11 @@ def _train(ctx: WorkerContext, job: ClaimedJob) -> None:
     result = train_gan(spec, config, job.data_dir, ctx.settings.checkpoint_dir / f"job-{job.id}", reporter,
                        init_from=init_from, inception_weights=str(weights) if weights else None)
     metrics = reporter.final_metrics(result)
-    if result.stopped and lease_lost():
-        return  # another worker runs the job now; it owns the outcome
-    if result.stopped and shutting_down():
-        requeue(ctx, job.id, JobType.TRAIN)  # the next worker resumes from the checkpoint just saved
+    if result.stopped:  # handed back (the next worker resumes from the checkpoint just saved), or cancelled
+        end_interrupted(ctx, job.id, JobType.TRAIN, error="cancelled by request; checkpoints kept", metrics=metrics,
+                        on_cancel=lambda: record_evolution(reporter))
         return
-    record_evolution(reporter)  # cancelled or done: the sheets so far as one animation, while the lease is held
-    if result.stopped:
-        finish(ctx, job.id, JobStatus.CANCELLED, error="cancelled by request; checkpoints kept", metrics=metrics)
-        return
+    record_evolution(reporter)  # the sheets so far as one animation, while the lease is held
     _publish(ctx, job, spec, config, result, metrics)  # and finishes the job, in the transaction of the version
 
 

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.db import session_scope
-from core.services import artifacts
+from core.records import TranslateMetrics, to_json
 from core.states import JobStatus, JobType
 from serving.backends import GeneratorBackend, ModelRef, make_backend
 from worker.bulk import Block, run_bulk
 from worker.context import WorkerContext
 from worker.errors import JobInputError
-from worker.images import contact_sheet, encode_png
-from worker.pipelines.generate import bulk_options, provenance
+from worker.images import contact_sheet
+from worker.pipelines.generate import bulk_options, provenance, record_preview
 from worker.pipelines.runner import ClaimedJob, SourceVersion, end_interrupted, finish, require_export, run_job
 from worker.reporting import JobReporter
 
@@ -48,12 +47,13 @@ def _translate(ctx: WorkerContext, job: ClaimedJob) -> None:
             return
         if job.params.get("grid", True):
             count = min(PREVIEW_PAIRS, len(paths))
-            _record_preview(ctx, job.id, np.concatenate([translated.inputs(0, count), translated.outputs(0, count)], 2))
+            pairs = np.concatenate([translated.inputs(0, count), translated.outputs(0, count)], 2)
+            record_preview(ctx, job.id, contact_sheet(pairs, columns=2), {"pairs": len(pairs)})
     finally:
         backend.close()
     seconds = time.monotonic() - started
-    finish(ctx, job.id, JobStatus.SUCCEEDED, metrics={"images": outcome.images, "shards": outcome.shards,
-                                                      "seconds": round(seconds, 3)})
+    finish(ctx, job.id, JobStatus.SUCCEEDED, metrics=to_json(TranslateMetrics(
+        images=outcome.images, shards=outcome.shards, seconds=round(seconds, 3))))
 
 
 class TranslatedImages:
@@ -94,9 +94,3 @@ def load_inputs(paths: list[Path], image_size: int, from_photos: bool) -> np.nda
     images = [to_uint8(load_image(tf.constant(str(p)), image_size, 3)).numpy() for p in paths]
     return np.stack([edge_sketch(i) if from_photos else i for i in images])
 
-
-def _record_preview(ctx: WorkerContext, job_id: int, pairs: np.ndarray) -> None:
-    with session_scope(ctx.sessions) as session:
-        artifacts.add_artifact_bytes(session=session, settings=ctx.settings, job_id=job_id, kind="preview_grid",
-                                     name="grid.png", data=encode_png(contact_sheet(pairs, columns=2)),
-                                     content_type="image/png", info={"pairs": len(pairs)})

@@ -35,6 +35,6 @@ RUN pip install --require-hashes -r /tmp/requirements.txt
 COPY --from=source /app /app
 RUN pip install --no-deps .
 EXPOSE 8000
-CMD ["gunicorn", "--config", "python:catgan.gunicorn_conf", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", \
-     "--workers", "4", "--threads", "4", "--timeout", "120", "--graceful-timeout", "30", "--access-logfile", "-", \
+CMD ["gunicorn", "--config", "python:catgan.gunicorn_conf", "--bind", "0.0.0.0:8000", \
+     "--workers", "4", "--timeout", "120", "--graceful-timeout", "30", "--access-logfile", "-", \
      "catgan.wsgi:app"]

@@ -31,7 +31,16 @@ EVENT_STREAM_DOC = {
                    "checkpoint|shard|artifact`, `data: <JSON with the job's id and status and what changed>`; a "
                    "`: keep-alive` comment every CATGAN_EVENTS_HEARTBEAT_SECONDS while idle. Reconnect with "
                    "`Last-Event-ID` (or `?last_event_id=`) to continue right after the last event received.",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    "content": {"text/event-stream": {"schema": {  # one server-sent event (schemathesis validates each)
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "description": "the Redis stream entry id: send it back as Last-Event-ID"},
+            "event": {"type": "string", "enum": ["status", "progress", "sheet", "checkpoint", "shard", "artifact"]},
+            "data": {"type": "string", "description": "a JSON object: the job's `id` and `status`, and by type "
+                     "`previous`+`error`, `progress`, `artifact` or `checkpoint`"},
+            "retry": {"type": "integer", "description": "milliseconds to wait before reconnecting"},
+        },
+    }}},
 }
 LAST_EVENT_ID_DOC = {"in": "header", "name": "Last-Event-ID", "required": False, "schema": {"type": "string"},
                      "description": "the `id:` of the last event received: the stream continues right after it"}

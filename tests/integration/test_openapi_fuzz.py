@@ -33,9 +33,11 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 
 @pytest.fixture
 def fuzzed_app(settings: Settings, tmp_path: Path) -> Iterator[Flask]:
-    """The API, with server-side folders limited to an empty root: a fuzzed `path` must not scan the disk."""
+    """The API, with server-side folders limited to an empty root: a fuzzed `path` must not scan the disk; event
+    streams last a moment (the test client reads a whole body, and an idle stream lasts an hour by default)."""
     (tmp_path / "allowed").mkdir()
-    app = create_app(settings.model_copy(update={"local_path_root": tmp_path / "allowed"}))
+    app = create_app(settings.model_copy(update={"local_path_root": tmp_path / "allowed",
+                                                 "events_max_stream_seconds": 0.3, "events_heartbeat_seconds": 0.1}))
     yield app
     app.extensions[EXTENSION].engine.dispose()
 

@@ -80,8 +80,10 @@ def parse_allow_list(text: str) -> AllowList:
 
 def _host_port(entry: str) -> tuple[str, int | None]:
     if entry.startswith("["):
-        host, _, rest = entry[1:].partition("]")
-        port = _port(rest.removeprefix(":")) if rest else None
+        host, bracket, rest = entry[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError("write an IPv6 address as [address] or [address]:port")
+        port = _port(rest[1:]) if rest else None
         return str(ipaddress.IPv6Address(host)), port
     if entry.count(":") > 1:
         return str(ipaddress.IPv6Address(entry)), None

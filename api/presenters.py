@@ -12,8 +12,10 @@ from core.states import JobType
 
 
 def present_dataset(dataset: Dataset) -> dict[str, Any]:
-    return {c: getattr(dataset, c) for c in ("id", "name", "source", "image_count", "skipped_count",
-                                               "total_bytes", "content_hash", "owner", "created_at")}
+    data = {c: getattr(dataset, c) for c in ("id", "name", "source", "image_count", "skipped_count",
+                                               "total_bytes", "content_hash", "faces", "owner", "created_at")}
+    data["sheet_url"] = f"/v1/datasets/{dataset.id}/sheet"
+    return data
 
 
 def present_artifact(artifact: Artifact) -> dict[str, Any]:

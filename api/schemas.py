@@ -12,6 +12,7 @@ from core.formats import IMAGE_FORMATS, JPEG_QUALITY
 from core.models import MAX_ID
 from core.names import MODEL_NAME_MAX, MODEL_NAME_PATTERN, MODEL_NAME_RULE
 from core.events import EVENT_TYPES
+from core.faces import FACE_SIZES
 from core.params import StrictBool, StrictFloat, StrictInt
 from core.records import PROGRESS_RECORDS, record_fields
 from core.webhook_targets import URL_MAX_LENGTH
@@ -141,9 +142,26 @@ def _source_errors(data: dict[str, Any]) -> dict[str, list[str]]:
     return {}
 
 
-class DatasetFolderSchema(Schema):
+class DatasetFacesSchema(Schema):
+    """The faces option of a new dataset: multipart form fields of an upload, or JSON fields of a folder."""
+
+    faces = fields.String(validate=validate.OneOf(["cat"]), metadata={
+        "description": "cat: the dataset is the cat faces found in the photos (OpenCV's frontal cat-face cascade), "
+                       "each widened to keep ears and chin and cropped square; photos without one are counted"})
+    face_size = fields.Integer(validate=validate.OneOf(FACE_SIZES), metadata={
+        "description": "the side of every face crop in px (default 64); only with faces"})
+
+    @validates_schema
+    def _size_needs_faces(self, data: dict[str, Any], **_: Any) -> None:
+        if "face_size" in data and "faces" not in data:
+            raise ValidationError({"face_size": ["Only with faces: cat."]})
+
+
+class DatasetFolderSchema(DatasetFacesSchema):
     name = fields.String(required=True, validate=NAME)
     path = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+    face_size = StrictInt(validate=validate.OneOf(FACE_SIZES), metadata={
+        "description": "the side of every face crop in px (default 64); only with faces"})
 
 
 class JobListQuerySchema(Schema):
@@ -171,11 +189,15 @@ class ResultQuerySchema(Schema):
 class DatasetSchema(Schema):
     id = fields.Integer()
     name = fields.String()
-    source = fields.String(metadata={"description": "upload | local"})
+    source = fields.String(metadata={"description": "upload | local | faces (the faces of a server-side folder)"})
     image_count = fields.Integer()
     skipped_count = fields.Integer(metadata={"description": "files that were not readable images"})
     total_bytes = fields.Integer()
     content_hash = fields.String()
+    faces = fields.Dict(allow_none=True, metadata={
+        "description": "a face dataset's counts: photos (decoded), face_photos, faceless_photos, faces (the crops, "
+                       "= image_count), unreadable, with kind, face_size, max_per_photo (and folder); null otherwise"})
+    sheet_url = fields.String(metadata={"description": "a contact sheet of its images (PNG, >= 512 px wide)"})
     owner = fields.String(metadata={"description": "whose it is (only they and admins see it)"})
     created_at = Timestamp()
 

@@ -78,11 +78,13 @@ class Job(TypedDict, total=False):
 class Dataset(TypedDict, total=False):
     id: int
     name: str
-    source: str  # upload | local
+    source: str  # upload | local | faces
     image_count: int
     skipped_count: int
     total_bytes: int
     content_hash: str
+    faces: dict[str, Any] | None  # a face dataset's counts: photos, face_photos, faceless_photos, faces, ...
+    sheet_url: str
     owner: str
     created_at: str
 

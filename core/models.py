@@ -44,12 +44,16 @@ class Dataset(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    source: Mapped[str] = mapped_column(String(16))  # "upload" | "local"
-    path: Mapped[str] = mapped_column(Text)  # absolute for "local", relative to the dataset dir for "upload"
+    # "upload" | "local" | "faces": the faces cropped from a server-side folder, kept like an upload's images
+    source: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(Text)  # absolute for "local", relative to the dataset dir otherwise
     image_count: Mapped[int] = mapped_column(Integer)
     skipped_count: Mapped[int] = mapped_column(Integer, default=0)
     total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # a face dataset's finder counts (core.faces: kind, face_size, max_per_photo, photos, face_photos,
+    # faceless_photos, faces, unreadable); None for a dataset of the images as they came
+    faces: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     owner: Mapped[str] = mapped_column(String(100), index=True, default=LOCAL_OWNER, server_default=LOCAL_OWNER)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

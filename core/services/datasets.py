@@ -1,16 +1,18 @@
-"""Dataset service: register uploads and server-side folders; nothing half-made survives an error."""
+"""Dataset service: register uploads and server-side folders, as they are or as the cat faces found in them
+(core.faces); nothing half-made survives an error."""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path, PurePath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from core.archives import ArchiveLimits, extract_archive, remove_tree, scan_images
+from core.archives import ArchiveLimits, ImageScan, extract_archive, remove_tree, scan_images
 from core.errors import CatganError, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from core.faces import FaceOptions, crop_folder
 from core.folder_survey import FolderLimits, survey_links
 from core.models import Dataset
 from core.services import quotas
@@ -31,8 +33,8 @@ def upload_name(*, given: str | None, filename: str | None) -> str:
 
 
 def create_dataset_from_upload(*, session: Session, settings: Settings, name: str, upload: BinaryIO,
-                               owner: str, admin: bool = False) -> Dataset:
-    """Unpack an uploaded archive into the dataset dir and record it as `owner`'s.
+                               owner: str, admin: bool = False, faces: FaceOptions | None = None) -> Dataset:
+    """Unpack an uploaded archive into the dataset dir and record it as `owner`'s (with `faces`: its cat faces).
 
     The images are unpacked in a staging folder and moved into place before the row is added;
     any failure (the owner's dataset quota included; admins have none) removes the folder, so no half
@@ -51,10 +53,14 @@ def create_dataset_from_upload(*, session: Session, settings: Settings, name: st
         skipped = extract_archive(archive, staging / "images", limits)
         scan = scan_images(staging / "images", prune=True)
         _require_images(scan.image_count, skipped + scan.skipped_count)
-        (staging / "images").rename(final)
+        images, found = staging / "images", None
+        if faces is not None:
+            images = staging / "faces"
+            scan, found = _crop_faces(staging / "images", images, faces)
+        images.rename(final)
         dataset = Dataset(name=name, source="upload", path=folder_name, image_count=scan.image_count,
-                          skipped_count=skipped + scan.skipped_count, total_bytes=scan.total_bytes,
-                          content_hash=scan.content_hash, owner=owner)
+                          skipped_count=skipped + (found["unreadable"] if found else scan.skipped_count),
+                          total_bytes=scan.total_bytes, content_hash=scan.content_hash, faces=found, owner=owner)
         session.add(dataset)
         session.flush()
         if byte_quota is not None:  # counted with this dataset's row in, under the owner's lock
@@ -66,6 +72,17 @@ def create_dataset_from_upload(*, session: Session, settings: Settings, name: st
         raise
     finally:
         remove_tree(staging)
+
+
+def _crop_faces(photos: Path, target: Path, options: FaceOptions) -> tuple[ImageScan, dict[str, Any]]:
+    """Crop the cat faces of `photos` into `target`: its scan and the finder's counts, or InvalidInput when none."""
+    counts = crop_folder(photos, target, options)
+    _require_images(counts.photos, counts.unreadable)
+    if counts.faces == 0:
+        raise InvalidInput(f"no cat face was found in {counts.photos} photos ({counts.unreadable} unreadable); "
+                           "use photos of cats facing the camera, or leave out `faces` to keep the images whole",
+                           code="no_faces", fields={"faces": ["No face found."]})
+    return scan_images(target), counts.summary(options)
 
 
 def _remove_unless_committed(session: Session, dataset: Dataset, folder: Path) -> None:
@@ -107,11 +124,12 @@ def _require_images(count: int, skipped: int) -> None:
 
 
 def create_dataset_from_folder(*, session: Session, settings: Settings, name: str, path: str, owner: str,
-                               admin: bool) -> Dataset:
+                               admin: bool, faces: FaceOptions | None = None) -> Dataset:
     """Register a server-side folder of images as `owner`'s (read in place, never modified).
 
     Only an `admin` may: a folder can hold anyone's files. The service's own data is refused, and the
     folder is walked within CATGAN_MAX_FOLDER_ENTRIES / CATGAN_MAX_FOLDER_DEPTH before an image is read.
+    With `faces`, the cat faces found in it are cropped into the dataset dir and those are the dataset.
     """
     if not settings.allow_local_paths:
         raise CatganError("server-side dataset paths are disabled (CATGAN_ALLOW_LOCAL_PATHS=false); "
@@ -126,6 +144,9 @@ def create_dataset_from_folder(*, session: Session, settings: Settings, name: st
     _refuse_service_data(folder, settings)
     links = survey_links(folder, FolderLimits(settings.max_folder_entries, settings.max_folder_depth))
     _refuse_links_out(folder, links, root, _service_dirs(settings))
+    if faces is not None:
+        return _create_faces_from_folder(session=session, settings=settings, name=name, folder=folder,
+                                         owner=owner, faces=faces)
     scan = scan_images(folder)
     _require_images(scan.image_count, scan.skipped_count)
     dataset = Dataset(name=name, source="local", path=str(folder), image_count=scan.image_count,
@@ -134,6 +155,30 @@ def create_dataset_from_folder(*, session: Session, settings: Settings, name: st
     session.add(dataset)
     session.flush()
     return dataset
+
+
+def _create_faces_from_folder(*, session: Session, settings: Settings, name: str, folder: Path, owner: str,
+                              faces: FaceOptions) -> Dataset:
+    """Record the cat faces of a vetted server-side `folder`, cropped into the dataset dir, as a `faces` dataset."""
+    assert settings.dataset_dir is not None
+    staging = settings.dataset_dir / ".staging" / uuid.uuid4().hex
+    folder_name = uuid.uuid4().hex
+    final = settings.dataset_dir / folder_name
+    try:
+        scan, found = _crop_faces(folder, staging / "faces", faces)
+        (staging / "faces").rename(final)
+        dataset = Dataset(name=name, source="faces", path=folder_name, image_count=scan.image_count,
+                          skipped_count=found["unreadable"], total_bytes=scan.total_bytes,
+                          content_hash=scan.content_hash, faces={**found, "folder": str(folder)}, owner=owner)
+        session.add(dataset)
+        session.flush()
+        _remove_unless_committed(session, dataset, final)
+        return dataset
+    except BaseException:
+        remove_tree(final)
+        raise
+    finally:
+        remove_tree(staging)
 
 
 def _existing_folder(path: str) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from core.archives import image_files
+from core.faces import contact_sheet
 from core.models import Dataset
 from core.services.datasets import dataset_folder
 from core.settings import Settings
@@ -23,6 +24,18 @@ def thumbnail_sheet(dataset: Dataset, settings: Settings) -> Path:
     path = settings.home / "thumbnails" / f"dataset-{dataset.id}-{dataset.content_hash[:16]}.png"
     if not path.is_file():
         write_atomic(path, render_sheet(sample_images(dataset_folder(dataset, settings), COLUMNS * ROWS)))
+    return path
+
+
+def dataset_sheet(dataset: Dataset, settings: Settings) -> Path:
+    """A face dataset's contact sheet of its first crops (pixels enlarged, not smoothed), else its thumbnail sheet."""
+    if not dataset.faces:
+        return thumbnail_sheet(dataset, settings)
+    path = settings.home / "thumbnails" / f"dataset-{dataset.id}-faces-{dataset.content_hash[:16]}.png"
+    if not path.is_file():
+        folder = dataset_folder(dataset, settings)
+        paths = image_files(folder) if folder.is_dir() else []
+        write_atomic(path, contact_sheet(paths, int(dataset.faces["face_size"])))
     return path
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from core.db import make_engine, make_session_factory, session_scope
 from core.events import events_redis, install_event_sinks, make_event_sinks
-from core.services import jobs
+from core.services import jobs, leases
 from core.settings import Settings
 from tests.support.auth import as_admin, authorize, make_token
 from tests.support.events import SSEStream, open_stream, queued_train_job, run_like_a_worker
@@ -55,7 +55,8 @@ def test_a_job_stream_carries_every_change_in_order_and_ends(
     assert events[0].payload == {"id": job_id, "status": "queued", "previous": None, "error": None}
     assert events[1].payload == {"id": job_id, "status": "running", "previous": "queued", "error": None}
     assert events[2].payload["progress"] == {"step": 2, "total_steps": 4, "epoch": 1, "g_loss": 1.5, "d_loss": 0.5}
-    assert (events[3].payload["artifact"]["name"], events[3].payload["artifact"]["step"]) == ("samples-step0000002.png", 2)
+    sheet = events[3].payload["artifact"]
+    assert (sheet["name"], sheet["step"]) == ("samples-step0000002.png", 2)
     assert events[4].payload["checkpoint"]["step"] == 2 and events[4].payload["checkpoint"]["epoch"] == 1
     assert events[5].payload["previous"] == "running"
     ids = [tuple(map(int, e.id.split("-"))) for e in events]
@@ -183,3 +184,26 @@ def test_the_stream_is_documented_as_text_event_stream(client: FlaskClient) -> N
         ok = spec["paths"][path]["get"]["responses"]["200"]
         assert "text/event-stream" in ok["content"], path
         assert {"401", "503"} <= set(spec["paths"][path]["get"]["responses"])
+
+
+def test_shards_and_other_files_are_their_own_event_types(
+        client: FlaskClient, worker_sessions: sessionmaker[Session], settings: Settings) -> None:
+    from core.services import artifacts
+    from tests.support.events import HOLDER
+
+    job_id = queued_train_job(client)
+    files = [(artifacts.SHARD_KIND, "images-00003.zip", {"shard": 3, "images": 7}),
+             ("loss_curve", "loss-curve.png", {})]
+    with session_scope(worker_sessions) as session:
+        leases.claim_job(session=session, job_id=job_id, holder=HOLDER, lease_seconds=60)
+    for kind, name, info in files:
+        with session_scope(worker_sessions) as session:
+            artifacts.add_artifact_bytes(session=session, settings=settings, job_id=job_id, kind=kind, name=name,
+                                         data=b"PK\x05\x06" + bytes(18), content_type="application/zip", info=info)
+    stream = open_stream(client, f"/v1/jobs/{job_id}/events", last_event_id="0-0")
+    events = stream.events(4)
+    stream.close()
+    assert [e.event for e in events] == ["status", "status", "shard", "artifact"]
+    assert {k: events[2].payload["artifact"][k] for k in ("name", "kind", "images")} == {
+        "name": "images-00003.zip", "kind": "images_shard", "images": 7}
+    assert events[3].payload["artifact"]["name"] == "loss-curve.png" and events[3].payload["status"] == "running"

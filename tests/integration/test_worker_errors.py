@@ -3,7 +3,6 @@ out of a library, say) fails it as unexpected AND shows its traceback in the wor
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from core.services.datasets import dataset_folder
 from core.settings import Settings
 from tests.integration.test_logs import json_lines
 from tests.support.backends import worker_process
+from tests.support.http import upload
 from tests.support.images import image_zip
 from tests.support.jobs import finished, submit, wait_for
 
@@ -25,10 +25,9 @@ TINY = {"image_size": 32, "g_filters": 32, "d_filters": 8, "kernel_size": 4, "ba
 
 
 def _train(client: FlaskClient, name: str) -> dict:
-    upload = client.post("/v1/datasets", data={"file": (io.BytesIO(image_zip(8, size=32)), "cats.zip")},
-                         content_type="multipart/form-data")
-    assert upload.status_code == 201, upload.get_json()
-    return submit(client, {"type": "train", "model": "dcgan", "dataset": upload.get_json()["id"],
+    dataset = upload(client, image_zip(8, size=32), "cats.zip")
+    assert dataset.status_code == 201, dataset.get_json()
+    return submit(client, {"type": "train", "model": "dcgan", "dataset": dataset.get_json()["id"],
                            "model_name": name, "params": TINY})
 
 

@@ -192,6 +192,6 @@ def test_compose_builds_the_api_image_without_tensorflow_for_the_api() -> None:
     services = yaml.safe_load((ROOT / "docker-compose.gpu.yml").read_text())["services"]
     targets = {name: svc["build"]["target"] for name, svc in services.items() if "build" in svc}
     assert targets == {"api": "api", "migrate": "api", "sweeper": "api", "worker-train": "worker",
-                       "worker-generate": "worker", "flower": "worker"}
+                       "worker-generate": "worker", "worker-webhooks": "worker", "flower": "worker"}
     images = {services[name]["image"] for name in targets}
     assert len(images) == 2, "one image name per target"

@@ -14,7 +14,7 @@ from core.names import MODEL_NAME_MAX, MODEL_NAME_PATTERN, MODEL_NAME_RULE
 from core.events import EVENT_TYPES
 from core.faces import FACE_SIZES
 from core.params import StrictBool, StrictFloat, StrictInt
-from core.records import PROGRESS_RECORDS, record_fields
+from core.records import PROGRESS_RECORDS, list_record_fields
 from core.webhook_targets import URL_MAX_LENGTH
 from core.services.job_requests import GENERATE_ONLY_OUTPUT, MAX_SEED
 from core.services.job_requests import OUTPUT_FIELDS as ALL_OUTPUT_FIELDS
@@ -244,7 +244,7 @@ RECORD_FIELD_TYPES: dict[type, type[fields.Field]] = {int: fields.Integer, float
 def derive_record_schema(name: str, *records: type, **extra: fields.Field) -> type[Schema]:
     """A response schema of `extra` and one nullable field per field of the records (core.records): a field added
     to a record is served and documented with no other change."""
-    derived = {field: RECORD_FIELD_TYPES[kind](allow_none=True) for field, kind in record_fields(*records).items()}
+    derived = {field: RECORD_FIELD_TYPES[kind](allow_none=True) for field, kind in list_record_fields(*records).items()}
     return Schema.from_dict(extra | derived, name=name)
 
 

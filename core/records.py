@@ -66,7 +66,7 @@ class TranslateMetrics:
 PROGRESS_RECORDS: tuple[type, ...] = (TrainProgress, BulkProgress)
 
 
-def record_fields(*records: type) -> dict[str, type]:
+def list_record_fields(*records: type) -> dict[str, type]:
     """Return {field name: int, float, bool or str} over the records' fields (a name in two must agree)."""
     found: dict[str, type] = {}
     for record in records:

@@ -75,7 +75,7 @@ def _create_from_upload() -> dict[str, Any]:
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("attach the archive as the multipart field `file`", fields={"file": ["Missing file."]})
-    name = service.upload_name(given=request.form.get("name"), filename=upload.filename)
+    name = service.name_upload(given=request.form.get("name"), filename=upload.filename)
     option = load(DatasetFacesSchema(), {k: v for k, v in request.form.items() if k in ("faces", "face_size")})
     with transaction() as session:
         dataset = service.create_dataset_from_upload(

@@ -22,7 +22,7 @@ from core.settings import Settings
 NAME_MAX = 200  # datasets.name is String(200)
 
 
-def upload_name(*, given: str | None, filename: str | None) -> str:
+def name_upload(*, given: str | None, filename: str | None) -> str:
     """The name of an uploaded dataset: `given`, else the archive's file name without its extensions."""
     name = given or PurePath(filename or "dataset").name.split(".")[0] or "dataset"
     if len(name) > NAME_MAX:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.schemas import derive_record_schema
 from core.db import session_scope
-from core.records import PROGRESS_RECORDS, BulkProgress, TrainProgress, record_fields, to_json
+from core.records import PROGRESS_RECORDS, BulkProgress, TrainProgress, list_record_fields, to_json
 from core.services import jobs
 from tests.integration.test_metrics import model_version_row
 from tests.support.jobs import submit
@@ -29,7 +29,7 @@ def test_every_progress_field_is_served_and_documented(client: FlaskClient, sess
     assert served == to_json(bulk) | {"fraction": 0.4}
 
     documented = client.get("/openapi.json").get_json()["components"]["schemas"]["Progress"]["properties"]
-    fields = record_fields(*PROGRESS_RECORDS)
+    fields = list_record_fields(*PROGRESS_RECORDS)
     assert set(documented) == set(fields) | {"fraction"}
     assert {name: (documented[name]["type"], documented[name]["nullable"]) for name in fields} == {
         name: (OPENAPI_TYPES[kind], True) for name, kind in fields.items()}

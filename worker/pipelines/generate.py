@@ -58,7 +58,7 @@ def bulk_options(ctx: WorkerContext, params: dict[str, Any], count: int, block_s
     """How a generate or translate job writes its images."""
     return BulkOptions(
         count=count, shard_size=int(params.get("shard_size") or ctx.settings.shard_size),
-        block_size=block_size, fmt=image_format(params),
+        block_size=block_size, fmt=choose_image_format(params),
         dedupe_distance=params.get("dedupe_distance") if params.get("dedupe") else None,
         encode_workers=ctx.settings.encode_workers, common=common)
 
@@ -121,7 +121,7 @@ class LatentImages:
         return Block(self.images(start, stop), names, provenance)
 
 
-def image_format(params: dict[str, Any]) -> ImageFormat:
+def choose_image_format(params: dict[str, Any]) -> ImageFormat:
     """The format a job's params ask for: jpeg params always carry their quality (core fills it in)."""
     fmt = params.get("format", "png")
     return ImageFormat(fmt, int(params["quality"])) if fmt == "jpeg" else ImageFormat(fmt)

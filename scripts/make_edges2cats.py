@@ -1,6 +1,6 @@
 """Write an edges2cats folder in pix2pix's AB format (sketch left, photo right) from cat photos.
 
-    python scripts/make_edges2cats.py PHOTOS OUT [--size 256] [--limit N] [--thickness 2] ...
+    python scripts/make_edges2cats.py PHOTOS OUT [--size 256] [--limit N] [--epsilon -0.01] ...
 
 Each photo is centre-cropped to a square, resized to --size, and saved as OUT/<name>.png of
 size x 2*size: A (gans.edges.edge_sketch of the resized photo) on the left, B (the photo) on
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import fields
 import sys
 from pathlib import Path
 
@@ -36,12 +37,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("out", type=Path, help="folder to write the AB images to")
     parser.add_argument("--size", type=int, default=256, help="side of A and B (default 256)")
     parser.add_argument("--limit", type=int, default=None, help="write at most N pairs")
-    parser.add_argument("--blur-sigma", type=float, default=defaults.blur_sigma)
-    parser.add_argument("--low-ratio", type=float, default=defaults.low_ratio)
-    parser.add_argument("--high-ratio", type=float, default=defaults.high_ratio)
-    parser.add_argument("--min-component-pixels", type=int,
-                        default=defaults.min_component_pixels)
-    parser.add_argument("--thickness", type=int, default=defaults.thickness)
+    for field in fields(EdgeOptions):  # every knob of the sketch, e.g. --epsilon -0.015, --thickness 2
+        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(getattr(defaults, field.name)),
+                            default=getattr(defaults, field.name))
     args = parser.parse_args(argv)
     if args.size < 8 or (args.limit is not None and args.limit < 0):
         parser.error("--size must be at least 8 and --limit not negative")
@@ -74,8 +72,7 @@ def make_pair(photo: Image.Image, size: int, options: EdgeOptions) -> np.ndarray
 def main(argv: list[str] | None = None) -> int:
     """Write the pairs; return the exit status (1 if no pair was written)."""
     args = parse_args(argv)
-    options = EdgeOptions(args.blur_sigma, args.low_ratio, args.high_ratio,
-                          args.min_component_pixels, args.thickness)
+    options = EdgeOptions(**{field.name: getattr(args, field.name) for field in fields(EdgeOptions)})
     try:
         photos = list_photos(args.photos)
     except FileNotFoundError as error:

@@ -24,9 +24,10 @@ outline, the eyes, nose and ears and some fur strokes, so the sketch is two draw
    the grey plane repeated into RGB so A and B share a shape.
 
 Measured on 60 photos of ../shared/data/cat-photos at 256 px (`coverage` = the fraction of ink pixels):
-mean 8.7 % (5th-95th percentile 4.3-15.5 %), against 7.0 % (2.8-13.9 %) for the Canny-only sketch before it, whose ink was fragments of
-contours, often without eyes or ears; `python scripts/sketch_sheet.py` prints both and draws
-docs/models/sketches.png (photo | before | now).
+mean 8.7 % (5th-95th percentile 4.3-15.5 %), against 7.0 % (2.8-13.9 %) for the Canny-only sketch before
+it, whose ink was fragments of contours, often without eyes or ears; `python scripts/sketch_sheet.py`
+prints both and draws docs/models/sketches.png (photo | before | now). Still weak: a white cat against a
+light wall keeps only parts of its outline.
 
 A sketch depends on the resolution it is drawn at (line width and speck size are in pixels): draw it
 at the size the model sees. pairs.py draws it on the photo resized to the load size, before the random

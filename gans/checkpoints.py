@@ -189,6 +189,19 @@ def write_config(checkpoint_dir: Path, config: Any) -> None:
     (checkpoint_dir / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
+def read_config(checkpoint_dir: Path) -> dict[str, Any] | None:
+    """The config.json a run of this folder wrote (the config as resolved and planned), or None."""
+    path = checkpoint_dir / CONFIG_FILE
+    try:
+        found = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return None
+    return found if isinstance(found, dict) else None
+
+
 def config_difference(checkpoint_dir: Path, config: Any) -> str:
     """'made with g_filters=64, this run has g_filters=128' for the model fields that differ."""
     path = checkpoint_dir / CONFIG_FILE

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gans.data import count_images, image_folder_dataset, list_images, load_image
+from gans.data import count_images, held_out_images, image_folder_dataset, load_image, training_images
 from gans.errors import DatasetError
 from gans.export import to_uint8
 from gans.grid import image_grid
@@ -16,6 +16,11 @@ from gans.grid import image_grid
 SHEET_SIZE = 64  # fixed latents of the sample sheet: an 8x8 grid
 SHEET_STREAM, QUALITY_STREAM = 7, 11  # second halves of the stateless seeds, one per use
 GENERATE_BATCH = 256  # latents per generator call when drawing quality sets
+
+
+def has_gpu() -> bool:
+    """Tell whether this process's TensorFlow sees a GPU (what a profile "auto" picks by)."""
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def check_batch_fits(count: int, batch_size: int, data_dir: str | Path) -> int:
@@ -49,11 +54,24 @@ def folder_batches(data_dir: str | Path, image_size: int, channels: int, batch_s
 
 
 def real_images(data_dir: str | Path, image_size: int, channels: int, count: int, seed: int) -> np.ndarray:
-    """Return up to count uint8 images (N, S, S, channels) of data_dir, a fixed sample for seed.
+    """Return up to count uint8 images (N, S, S, channels) to judge samples by: the held-out split's, or the
+    training images' when the folder is too small to hold any out (gans.holdout); a fixed sample for seed.
+    """
+    return decoded_sample(held_out_images(data_dir) or training_images(data_dir), data_dir, image_size, channels,
+                          count, seed)
+
+
+def trained_on_images(data_dir: str | Path, image_size: int, channels: int, count: int, seed: int) -> np.ndarray:
+    """Return up to count uint8 training images, a fixed sample: the real-vs-real floor's other set."""
+    return decoded_sample(training_images(data_dir), data_dir, image_size, channels, count, seed)
+
+
+def decoded_sample(paths: list[str], data_dir: str | Path, image_size: int, channels: int, count: int,
+                   seed: int) -> np.ndarray:
+    """Return up to count uint8 images (N, S, S, channels) of paths, in an order fixed by seed.
 
     Files that fail to decode are skipped, as in training.
     """
-    paths = list_images(data_dir)
     if not paths:
         raise DatasetError(f"no image files in {data_dir}")
     order = np.random.default_rng([seed, QUALITY_STREAM]).permutation(len(paths))

@@ -35,6 +35,15 @@ class TrainingConfig:
     max_seconds: float | None = param(None, min=0, min_exclusive=True,
                                       doc="wall-clock budget of one run; reaching it ends the run normally")
     checkpoint_every_epochs: int = param(1, min=1, doc="save a checkpoint every N epochs")
+    max_minutes: float | None = param(None, min=0, min_exclusive=True,
+                                      doc="train for this long: after a short warm-up the run fixes its planned "
+                                          "steps to fit, decays the learning rates to lr_floor by then and ends "
+                                          "there (epochs no longer bound it; max_steps and max_seconds still do)")
+    lr_floor: float = param(0.1, min=0, max=1,
+                            doc="with max_minutes: the learning rates' cosine decay ends at this fraction of them")
+    planned_steps: int | None = internal(None, doc="max_minutes' plan: the step the run ends at; recorded in "
+                                                   "config.json, so a resumed run keeps it")
+    planned_from: int | None = internal(None, doc="the step the plan was made at; the decay runs from it")
     keep_checkpoints: int = param(3, min=1, max=1000,
                                   doc="the newest K checkpoints stay on disk (plus the best by SWD)")
     sample_every_steps: int = param(100, min=1, doc="write a sample sheet every N steps")

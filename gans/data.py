@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from gans.errors import DatasetError
+from gans.holdout import IMAGE_EXTENSIONS, split_folder
+from gans.holdout import list_image_files as list_images
 
-# What tf.io.decode_image can read; other files (webp, tiff, text...) are not listed at all.
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp"})
+__all__ = ["IMAGE_EXTENSIONS", "count_images", "held_out_images", "image_folder_dataset", "list_images",
+           "load_image", "training_images"]
 
 
-def list_images(directory: str | Path) -> list[str]:
-    """Return the decodable image files under directory, recursively, in sorted order."""
-    root = Path(directory)
-    if not root.is_dir():
-        raise FileNotFoundError(f"image folder not found: {root}")
-    paths = []
-    for parent, _dirs, files in os.walk(root):
-        paths += [os.path.join(parent, f) for f in files
-                  if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS and not f.startswith(".")]
-    return sorted(paths)  # sorted: the shuffle, not the file system, decides the order
+def training_images(directory: str | Path) -> list[str]:
+    """Return the image files trained on: all of them but the held-out split (gans.holdout), sorted."""
+    return list(split_folder(directory).train)
+
+
+def held_out_images(directory: str | Path) -> list[str]:
+    """Return the held-out image files (never trained on; empty for small folders), sorted."""
+    return list(split_folder(directory).held_out)
 
 
 def count_images(directory: str | Path) -> int:
-    """Return how many files image_folder_dataset would read (a listing, no decoding)."""
-    return len(list_images(directory))
+    """Return how many files image_folder_dataset would read (a listing and hashes, no decoding)."""
+    return len(training_images(directory))
 
 
 def load_image(path: tf.Tensor, image_size: int, channels: int = 3) -> tf.Tensor:
@@ -50,7 +49,8 @@ def load_image(path: tf.Tensor, image_size: int, channels: int = 3) -> tf.Tensor
 
 def image_folder_dataset(directory: str | Path, image_size: int, batch_size: int, seed: int,
                          channels: int = 3, *, epoch: int | None = None) -> tf.data.Dataset:
-    """Return shuffled, batched images from a folder; a file that fails to decode is skipped.
+    """Return shuffled, batched training images from a folder (never the held-out split); a file that fails to
+    decode is skipped.
 
     Args:
         epoch: None reshuffles on every pass over the dataset (deterministic given seed). An int
@@ -61,7 +61,7 @@ def image_folder_dataset(directory: str | Path, image_size: int, batch_size: int
         FileNotFoundError: the folder does not exist.
         DatasetError: the folder holds no image files.
     """
-    paths = list_images(directory)
+    paths = training_images(directory)
     if not paths:
         raise DatasetError(f"no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {directory}")
     if epoch is None:

@@ -10,8 +10,16 @@ import numpy as np
 import tensorflow as tf
 
 from gans.augment import diff_augment
-from gans.common import count_folder_images, folder_batches, latent_sheet, quality_pair, sheet_latents
-from gans.configs.dcgan import DECLARATION, DCGANConfig
+from gans.common import (
+    has_gpu,
+    count_folder_images,
+    folder_batches,
+    latent_sheet,
+    quality_pair,
+    sheet_latents,
+    trained_on_images,
+)
+from gans.configs.dcgan import DECLARATION, DCGANConfig, resolve_profile
 from gans.export import export_declared, serve_latents
 from gans.losses import sigmoid_bce
 from gans.nets.dcgan import build_discriminator, build_generator
@@ -26,7 +34,7 @@ class DCGAN(TwoPlayerGAN):
         # The rng (latents, DiffAugment draws) is checkpointed, so a restored run replays exactly.
         super().__init__(config, build_generator(config), build_discriminator(config), **kwargs)
         self.ema_generator = None
-        if config.ema_decay is not None:
+        if config.ema_decay:  # 0: no EMA copy
             self.ema_generator = build_generator(config)
             self.ema_generator.set_weights(self.generator.get_weights())
         self.ema_updates = tf.Variable(0, dtype=tf.int64, trainable=False)  # for the EMA warm-up
@@ -86,8 +94,12 @@ class DCGAN(TwoPlayerGAN):
 
 
 def build(config: DCGANConfig) -> DCGAN:
-    """Build the DCGAN with the recipe's two Adam optimizers; weights seeded by config.seed."""
-    config.validate()
+    """Build the DCGAN with the recipe's two Adam optimizers; weights seeded by config.seed.
+
+    A config whose profile is not applied yet is resolved here for this process's devices (the trainer
+    resolves before, recording the pick).
+    """
+    config = config.validate() if config.resolved else resolve_profile(config, has_gpu())
     keras.utils.set_random_seed(config.seed)
     model = DCGAN(config)
     model.compile(d_optimizer=keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
@@ -108,12 +120,14 @@ def quality_images(model: DCGAN, config: DCGANConfig, data_dir: Path, count: int
 def export(model: DCGAN, config: DCGANConfig, export_dir: Path, metadata: dict[str, Any]) -> None:
     """Save the sampler (the EMA generator when kept): serving_default z -> {"images": uint8}."""
     export_declared(DECLARATION, config, export_dir, serve_latents(model.sampler), {"generator": model.sampler},
-                    metadata)
+                    metadata, extra={"config": model.config.to_dict()})  # as trained: the profile applied
 
 
 SPEC = ModelSpec(
     declaration=DECLARATION,
     build=build,
+    resolve=resolve_profile,
+    training_images=lambda config, data_dir, n: trained_on_images(data_dir, config.image_size, 3, n, config.seed),
     count_examples=lambda config, data_dir: count_folder_images(data_dir, config.batch_size),
     epoch_dataset=epoch_dataset,
     sample_inputs=lambda config, data_dir: sheet_latents(config.z_dim, config.seed),

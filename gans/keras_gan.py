@@ -19,7 +19,14 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from gans.common import count_folder_images, folder_batches, latent_sheet, quality_pair, sheet_latents
+from gans.common import (
+    count_folder_images,
+    folder_batches,
+    latent_sheet,
+    quality_pair,
+    sheet_latents,
+    trained_on_images,
+)
 from gans.configs.keras_gan import DECLARATION, KerasGANConfig
 from gans.export import export_declared, serve_latents
 from gans.nets.keras_gan import build_discriminator, build_generator
@@ -101,6 +108,8 @@ SPEC = ModelSpec(
     sample_sheet=latent_sheet,
     quality_images=lambda model, config, data_dir, n: quality_pair(
         model.sampler, data_dir, config.image_size, config.channels, config.latent_dim, n, config.seed),
+    training_images=lambda config, data_dir, n: trained_on_images(data_dir, config.image_size, config.channels, n,
+                                                                config.seed),
     export=lambda model, config, export_dir, metadata: export_declared(
         DECLARATION, config, export_dir, serve_latents(model.sampler), {"generator": model.sampler}, metadata),
 )

@@ -12,7 +12,14 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from gans.common import count_folder_images, folder_batches, latent_sheet, quality_pair, sheet_latents
+from gans.common import (
+    count_folder_images,
+    folder_batches,
+    latent_sheet,
+    quality_pair,
+    sheet_latents,
+    trained_on_images,
+)
 from gans.configs.mlp_gan import DECLARATION, MLPGANConfig
 from gans.export import export_declared, serve_latents
 from gans.losses import sigmoid_bce
@@ -69,6 +76,8 @@ SPEC = ModelSpec(
     sample_sheet=latent_sheet,
     quality_images=lambda model, config, data_dir, n: quality_pair(
         model.sampler, data_dir, config.image_size, 1, config.z_dim, n, config.seed),
+    training_images=lambda config, data_dir, n: trained_on_images(data_dir, config.image_size, 1, n,
+                                                                config.seed),
     export=lambda model, config, export_dir, metadata: export_declared(
         DECLARATION, config, export_dir, serve_latents(model.sampler), {"generator": model.sampler}, metadata),
 )

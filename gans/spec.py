@@ -57,6 +57,11 @@ class ModelSpec:
     quality_images: Callable[[Any, Any, Path, int], tuple[np.ndarray, np.ndarray]]
     #   (model, config, data_dir, n) → (real, generated) uint8 (n, H, W, C) sets for the sliced Wasserstein distance
     export: Callable[[Any, Any, Path, dict[str, Any]], None]  # (model, config, export_dir, metadata) → SavedModel
+    # (config, has_gpu, recorded config.json of this run or None) → the config with its profile applied and the
+    # fields left to it filled (models without profiles: None). The trainer records the result in config.json.
+    resolve: Callable[[Any, bool, dict[str, Any] | None], Any] | None = None
+    # (config, data_dir, n) → n uint8 training images, the real-vs-real floor's other set (None: no floor)
+    training_images: Callable[[Any, Path, int], np.ndarray] | None = None
 
     @property
     def name(self) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from gans.budget import LearningRates, budget_seconds, lr_factor, make_plan, ready_to_plan, recorded_choices, run_config
 from gans.checkpoints import (
     config_difference,
     read_best_score,
@@ -27,6 +28,7 @@ from gans.checkpoints import (
     write_config,
 )
 from gans.configs.dcgan import DCGANConfig
+from gans.data import held_out_images
 from gans.errors import ConfigError, DatasetError
 from gans.grid import encode_png, upscale_for_viewing
 from gans.guard import DivergenceGuard, TrainingDiverged
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 BEST_DIR = "best"  # the best checkpoint by the sliced Wasserstein distance, kept apart from the last K
 GUARD_SAMPLES = 16  # fixed-latent samples checked for mode collapse at every sheet
+UNBOUNDED = 10**15  # the step target of a max_minutes run before its plan (epochs do not bound it)
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,9 @@ class TrainResult:
     stopped: bool  # True when should_stop() ended it early
     step: int
     epoch: int
-    metrics: dict[str, float]  # last losses, images_per_second, swd_* when measured
+    metrics: dict[str, Any]  # last losses, images_per_second, swd_* when measured, profile, planned_steps
     model: Any
+    config: Any = None  # the config as trained: the profile applied, the plan made (what config.json holds)
 
 
 def train_gan(spec: ModelSpec, config: Any, data_dir: str | Path, checkpoint_dir: str | Path,
@@ -137,12 +141,16 @@ class _Trainer:
 
     def __init__(self, spec: ModelSpec, config: Any, data_dir: Path, checkpoint_dir: Path,
                  hooks: TrainingHooks) -> None:
+        config = run_config(spec, config, checkpoint_dir)
         self.spec, self.config, self.data_dir, self.hooks = spec, config, data_dir, hooks
         self.epoch_steps = spec.count_examples(config, data_dir) // config.batch_size
-        self.total = config.epochs * self.epoch_steps
+        self.total = UNBOUNDED if config.max_minutes is not None else config.epochs * self.epoch_steps
         if config.max_steps is not None:
             self.total = min(self.total, config.max_steps)
+        if config.planned_steps is not None:
+            self.total = min(self.total, config.planned_steps)
         self.model = spec.build(config)
+        self.rates = LearningRates(self.model.trackables())  # as built: a restore may bring back decayed ones
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.losses = tf.Variable([math.nan, math.nan], trainable=False)  # last (g, d) loss
@@ -165,7 +173,8 @@ class _Trainer:
         self.quality: dict[str, float] = {}
         self.inception: dict[str, float | str] = {}
         self.inception_weights: str | None = None
-        self.meter = RateMeter(config.batch_size, config.max_seconds)
+        self.meter = RateMeter(config.batch_size, budget_seconds(config) or config.max_seconds)
+        self.floor: dict[str, float] | None = None  # the real-vs-real figures, measured once
 
     @property
     def sample_inputs(self) -> Any:
@@ -186,6 +195,8 @@ class _Trainer:
                     if self.meter.out_of_time():
                         return self._finish(stopped=False)
                     step = self._train_one(batch)
+                    if step >= self.total:  # the plan, made mid-epoch, may end the run there
+                        break
                 if step == offset + epoch_index * self.epoch_steps:
                     raise DatasetError(f"fewer than batch_size {self.config.batch_size} examples in "
                                        f"{self.data_dir} could be decoded")
@@ -254,12 +265,15 @@ class _Trainer:
 
     def _train_one(self, batch: Any) -> int:
         """One optimizer step: guard, log, report, sample when due; return the new step count."""
+        if self.config.max_minutes is not None:
+            self.rates.scale(lr_factor(int(self.step) + 1, self.config))
         losses = {k: float(v) for k, v in self.train_step(batch).items()}
         step = int(self.step.assign_add(1))
         self._guard(self.guard.check_losses(step, losses))
         self.losses.assign([losses["g_loss"], losses["d_loss"]])
         self.epoch.assign((step - 1) // self.epoch_steps + 1)
         rate = self.meter.tick()
+        self._plan(step)
         self.runlog.record(step, losses)
         expected = self.meter.expected_total(step, self.total)
         self.hooks.on_progress(Progress(
@@ -268,6 +282,16 @@ class _Trainer:
         if step % self.config.sample_every_steps == 0:
             self._sample()
         return step
+
+    def _plan(self, step: int) -> None:
+        """Under max_minutes, once warmed up: fix the steps that fit the budget and record them in config.json."""
+        if not ready_to_plan(self.config, self.meter.timed_steps(), self.meter.elapsed()):
+            return
+        self.config = make_plan(self.config, step, self.meter.elapsed(), self.meter.seconds_per_step(), self.total)
+        self.total = self.config.planned_steps
+        log.info("planned %d steps to fit max_minutes=%s (from step %d)", self.total, self.config.max_minutes, step)
+        if self._may_save():
+            write_config(self.checkpoint_dir, self.config)
 
     def _guard(self, problem: str | None) -> None:
         """Stop the run or warn (once per kind of problem), as the config says."""
@@ -290,7 +314,7 @@ class _Trainer:
         """The last losses, speed and quality, as the hooks and the result report them."""
         g_loss, d_loss = (float(v) for v in self.losses.numpy())
         return {"g_loss": g_loss, "d_loss": d_loss, "images_per_second": self.meter.rate(), **self.quality,
-                **self.inception}
+                **self.inception, **recorded_choices(self.config)}
 
     def _may_save(self) -> bool:
         """Whether the hooks still let this run write its files (once they say no, never again)."""
@@ -331,6 +355,7 @@ class _Trainer:
         if final:
             self._measure_inception(real, generated)
         self.quality = {k: round(v, 4) for k, v in swd_summary(real, generated, seed=self.config.seed).items()}
+        self.quality |= self._floor_figures(real)
         self.runlog.record(step, self.quality)
         self.hooks.on_quality(step, self.quality)
         if self.quality["swd_mean"] < self.best_swd and self._may_save():
@@ -338,6 +363,19 @@ class _Trainer:
             prefix, _ = save_with_digest(self.best, step)
             write_best_score(prefix, self.best_swd)
             self.hooks.on_checkpoints_kept(self._kept(), self.best.latest_checkpoint)
+
+    def _floor_figures(self, real: Any) -> dict[str, float]:
+        """swd_floor (training vs held-out images, as many as `real`) and swd_ratio, when there is a held-out split."""
+        if self.floor is None:
+            self.floor = {}
+            held = held_out_images(self.data_dir) if self.spec.training_images is not None else []
+            if held:
+                trained = self.spec.training_images(self.config, self.data_dir, len(real))
+                floor = swd_summary(trained, real, seed=self.config.seed)["swd_mean"]
+                self.floor = {"swd_floor": round(floor, 4), "holdout_images": len(held)}
+        if not self.floor:
+            return {}
+        return self.floor | {"swd_ratio": round(self.quality["swd_mean"] / max(self.floor["swd_floor"], 1e-9), 4)}
 
     def _measure_inception(self, real: Any, generated: Any) -> None:
         """FID/KID when Inception weights are configured, else the reason they are unavailable."""
@@ -356,4 +394,5 @@ class _Trainer:
         if self._may_save():
             self.hooks.on_run_files(self.runlog.loss_curve_png(), str(self.runlog.tensorboard_dir))
         return TrainResult(stopped=stopped, step=int(self.step), epoch=int(self.epoch),
-                           metrics=self._metrics(), model=self.model)
+                           metrics=self._metrics(), model=self.model, config=self.config)
+

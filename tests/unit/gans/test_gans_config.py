@@ -34,7 +34,8 @@ def test_importing_config_does_not_import_tensorflow() -> None:
     {"batch_size": 0}, {"epochs": 0}, {"epochs": 1.5}, {"max_steps": 0},
     {"lr_d": 0.0}, {"lr_g": -1e-4}, {"lr_g": float("nan")}, {"beta1": 1.0},
     {"label_smoothing": 0.0}, {"label_smoothing": 1.1}, {"ema_decay": 1.0},
-    {"ema_decay": 0.0}, {"checkpoint_every_epochs": 0}, {"sample_every_steps": 0},
+    {"ema_decay": -0.1}, {"profile": "fast"}, {"max_minutes": 0}, {"lr_floor": 1.5},
+    {"checkpoint_every_epochs": 0}, {"sample_every_steps": 0},
     {"seed": -1}, {"diffaugment": "yes"}, {"jit_compile": 1},
     {"image_size": 128, "g_filters": 24},  # 24 cannot halve four times
 ])
@@ -45,7 +46,7 @@ def test_validate_rejects_bad_values(changes: dict) -> None:
 
 
 @pytest.mark.parametrize("changes", [
-    {"label_smoothing": 1.0}, {"ema_decay": 0.999}, {"max_steps": 1}, {"beta1": 0.0},
+    {"label_smoothing": 1.0}, {"ema_decay": 0.999}, {"ema_decay": 0.0}, {"max_minutes": 0.01}, {"max_steps": 1}, {"beta1": 0.0},
     {"image_size": 32, "g_filters": 8},  # the smallest width: halves twice, 8 -> 4 -> 2
 ])
 def test_validate_accepts_edge_values(changes: dict) -> None:

@@ -14,7 +14,7 @@ from gans.configs.dcgan import DCGANConfig
 from gans.export import export_generator, load_generator, read_metadata, to_uint8
 from gans.nets.dcgan import build_generator
 
-CONFIG = DCGANConfig(image_size=32, g_filters=64, d_filters=16, z_dim=16)
+CONFIG = DCGANConfig(image_size=32, g_filters=64, d_filters=16, kernel_size=4, z_dim=16)
 
 
 def _latents(count: int) -> np.ndarray:

@@ -1,0 +1,107 @@
+"""max_minutes: a run's plan (how many steps fit its budget) and the learning-rate decay that fits it.
+
+Wall-clock time must not make two runs of the same seed differ step by step, so time is read once:
+after a short warm-up (PLAN_MIN_STEPS timed steps and PLAN_FRACTION of the budget), the trainer fixes
+`planned_steps` (the step the run ends at) and `planned_from` (the step the plan was made at) and
+records both in the run's config.json. From then on everything is a function of the step: the
+learning rates keep their values up to planned_from, then follow a cosine from them down to
+lr_floor x them at planned_steps; a resumed run reads the plan back and replays the same rates.
+The run ends at planned_steps, or at the budget if the machine slows down first; each start of a
+run (a resume too) may run for at most the budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from gans.checkpoints import read_config
+from gans.common import has_gpu
+from gans.spec import ModelSpec
+
+PLAN_MIN_STEPS = 10  # timed steps (the first, tracing step left out) before the plan is made
+PLAN_FRACTION = 0.05  # ... and at least this share of the budget spent
+END_RESERVE = 0.03  # share of the budget kept for the final sample sheet, quality figures and checkpoint
+
+
+def budget_seconds(config: Any) -> float | None:
+    """Return the run's time budget in seconds: max_minutes (capped by max_seconds), or None without one."""
+    if config.max_minutes is None:
+        return None
+    budget = config.max_minutes * 60.0
+    return budget if config.max_seconds is None else min(budget, config.max_seconds)
+
+
+def lr_factor(step: int, config: Any) -> float:
+    """Return the multiplier of the learning rates for training step `step` (1-based) under the plan."""
+    if config.max_minutes is None or config.planned_steps is None or step <= config.planned_from:
+        return 1.0
+    span = max(config.planned_steps - config.planned_from, 1)
+    progress = min((step - config.planned_from) / span, 1.0)
+    return config.lr_floor + (1.0 - config.lr_floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def make_plan(config: Any, step: int, elapsed: float, seconds_per_step: float, cap: int) -> Any:
+    """Return config with its plan: the steps that fit the rest of the budget at this speed, at most cap."""
+    budget = budget_seconds(config)
+    assert budget is not None
+    left = budget * (1.0 - END_RESERVE) - elapsed
+    planned = min(cap, step + max(0, int(left / max(seconds_per_step, 1e-9))))
+    return dataclasses.replace(config, planned_steps=max(planned, step), planned_from=step)
+
+
+def ready_to_plan(config: Any, timed_steps: int, elapsed: float) -> bool:
+    """Tell whether a budgeted run without a plan has warmed up enough to make one."""
+    budget = budget_seconds(config)
+    return (budget is not None and config.planned_steps is None and timed_steps >= PLAN_MIN_STEPS
+            and elapsed >= PLAN_FRACTION * budget)
+
+
+def recorded_plan(config: Any, recorded: dict[str, Any] | None) -> Any:
+    """Return config with the plan its run recorded (config.json), when it has none and the budget is the same."""
+    if (recorded is None or config.max_minutes is None or config.planned_steps is not None
+            or recorded.get("max_minutes") != config.max_minutes or recorded.get("planned_steps") is None):
+        return config
+    return dataclasses.replace(config, planned_steps=recorded["planned_steps"],
+                               planned_from=recorded["planned_from"])
+
+
+class LearningRates:
+    """The optimizers of a model and their rates as built, to scale by lr_factor before each step."""
+
+    def __init__(self, trackables: dict[str, Any]) -> None:
+        # read as built, before a restore brings back decayed values
+        self.base = [(opt, float(opt.learning_rate)) for opt in trackables.values()
+                     if isinstance(opt, keras.optimizers.Optimizer)]
+
+    def scale(self, factor: float) -> None:
+        """Set every optimizer's rate to its built value times factor."""
+        for opt, rate in self.base:
+            opt.learning_rate = rate * factor
+
+    def current(self) -> list[float]:
+        """Return the rates the optimizers hold now, in order."""
+        return [float(opt.learning_rate) for opt, _ in self.base]
+
+
+def run_config(spec: ModelSpec, config: Any, checkpoint_dir: Path) -> Any:
+    """Return the config this start of the run trains with: the profile applied and the plan kept as its
+    config.json recorded them (a resumed run picks what its first start picked, whatever devices it sees)."""
+    recorded = read_config(checkpoint_dir)
+    if spec.resolve is not None:
+        config = spec.resolve(config, has_gpu(), recorded)
+    return recorded_plan(config, recorded).validate()
+
+
+def recorded_choices(config: Any) -> dict[str, Any]:
+    """What the run chose for itself, for the job's metrics: the profile picked, the steps planned."""
+    found: dict[str, Any] = {}
+    if getattr(config, "profile", None) is not None:
+        found["profile"] = config.profile
+    if config.planned_steps is not None:
+        found["planned_steps"] = config.planned_steps
+    return found

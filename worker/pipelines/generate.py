@@ -12,6 +12,7 @@ from core.records import GenerateMetrics, to_json
 from core.services import artifacts
 from core.states import JobStatus, JobType
 from gans.contract import ModelKind
+from gans.grid import upscale_for_viewing
 from serving.backends import GeneratorBackend, ModelRef, make_backend
 from serving.latents import latent_batch
 from worker.bulk import Block, BulkOptions, run_bulk
@@ -131,5 +132,5 @@ def record_preview(ctx: WorkerContext, job_id: int, sheet: np.ndarray, info: dic
     """Store a bulk job's preview sheet as its `grid.png` artifact."""
     with session_scope(ctx.sessions) as session:
         artifacts.add_artifact_bytes(session=session, settings=ctx.settings, job_id=job_id, kind="preview_grid",
-                                     name="grid.png", data=encode_image(sheet, ImageFormat()),
+                                     name="grid.png", data=encode_image(upscale_for_viewing(sheet), ImageFormat()),
                                      content_type="image/png", info=info)

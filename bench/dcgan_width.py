@@ -1,4 +1,4 @@
-"""Training speed of the narrow CPU DCGAN against the full-width recipe, side by side in one run.
+"""Training speed of the dcgan cpu profile against the classic recipe, side by side in one run.
 
     python bench/dcgan_width.py [--data DIR] [--steps 24] [--rounds 3] [--warmup 3]
 
@@ -19,14 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import tensorflow as tf  # noqa: E402
 
-from gans.configs.dcgan import DCGANConfig  # noqa: E402
+from gans.configs.dcgan import DCGANConfig, resolve_profile  # noqa: E402
 from gans.data import image_folder_dataset  # noqa: E402
 from gans.dcgan import build as build_dcgan  # noqa: E402
 
-CONFIGS = {
-    "narrow (g128 d32 k4)": DCGANConfig(image_size=64, g_filters=128, d_filters=32, kernel_size=4),
-    "recipe (g1024 d64 k5)": DCGANConfig(image_size=64, g_filters=1024, d_filters=64,
-                                         kernel_size=5),
+CONFIGS = {  # the profiles as a job gets them (the cpu one with its DiffAugment and EMA update)
+    "cpu profile (g256 d32 k4)": resolve_profile(DCGANConfig(image_size=64, profile="cpu"), has_gpu=False),
+    "classic (g1024 d64 k5)": resolve_profile(DCGANConfig(image_size=64, profile="classic"), has_gpu=False),
 }
 
 

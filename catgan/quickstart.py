@@ -13,20 +13,19 @@ from catgan.localkey import read_local_token
 from catgan.stack import LocalStack
 from core.settings import Settings
 
-# A narrow DCGAN (the recipe's layout with 4x4 kernels and G 128→32 channels at 32 px) trains several
-# times more images/s on a CPU than the recipe's 1024-channel 5x5 net (BENCHMARKS.md). At 32 px a
-# 2-core CPU makes ~1,000 steps in 5 minutes, enough for furry cat-like faces with DiffAugment and an
-# EMA generator; 64 px needs about four times longer for the same.
+# The dcgan "cpu" profile (4x4 kernels, G ending on 32 channels, DiffAugment, an EMA generator; MODELS.md)
+# trains several times more images/s on a CPU than the classic 1024-channel 5x5 net. `max_minutes` plans
+# the steps to fit the budget and decays the learning rates by its end. At 32 px a 2-core CPU makes ~1,000
+# steps in 5 minutes, enough for furry cat-like faces; 64 px needs about four times longer for the same.
 QUICKSTART_PARAMS: dict[str, Any] = {
-    "image_size": 32, "g_filters": 128, "d_filters": 32, "kernel_size": 4, "batch_size": 64,
-    "lr_g": 2e-4, "lr_d": 2e-4, "diffaugment": True, "ema_decay": 0.999,
-    "epochs": 100_000, "checkpoint_every_epochs": 5, "sample_every_steps": 100, "seed": 1,
+    "profile": "cpu", "image_size": 32, "batch_size": 64, "checkpoint_every_epochs": 5, "sample_every_steps": 100,
+    "seed": 1,
 }
 
 
 def quickstart_params(minutes: float, image_size: int = 32) -> dict[str, Any]:
-    """The quickstart recipe at `image_size` with a wall-clock budget of `minutes`."""
-    return QUICKSTART_PARAMS | {"max_seconds": round(minutes * 60, 1), "image_size": image_size}
+    """The quickstart recipe at `image_size`, planned to train for `minutes`."""
+    return QUICKSTART_PARAMS | {"max_minutes": minutes, "image_size": image_size}
 
 
 def run_quickstart(settings: Settings, *, images: Path, minutes: float, count: int, out: Path, port: int,

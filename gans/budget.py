@@ -1,7 +1,8 @@
 """max_minutes: a run's plan (how many steps fit its budget) and the learning-rate decay that fits it.
 
 Wall-clock time must not make two runs of the same seed differ step by step, so time is read once:
-after a short warm-up (PLAN_MIN_STEPS timed steps and PLAN_FRACTION of the budget), the trainer fixes
+after a warm-up (a whole epoch, so its end's checkpoint and new pipeline are timed too, at least
+PLAN_MIN_STEPS timed steps and PLAN_FRACTION of the budget), the trainer fixes
 `planned_steps` (the step the run ends at) and `planned_from` (the step the plan was made at) and
 records both in the run's config.json. From then on everything is a function of the step: the
 learning rates keep their values up to planned_from, then follow a cosine from them down to
@@ -26,6 +27,7 @@ from gans.spec import ModelSpec
 PLAN_MIN_STEPS = 10  # timed steps (the first, tracing step left out) before the plan is made
 PLAN_FRACTION = 0.05  # ... and at least this share of the budget spent
 END_RESERVE = 0.03  # share of the budget kept for the final sample sheet, quality figures and checkpoint
+SPEED_MARGIN = 1.1  # the steps to come are planned this much slower than the warm-up's (sheets, noise)
 
 
 def budget_seconds(config: Any) -> float | None:
@@ -50,14 +52,14 @@ def make_plan(config: Any, step: int, elapsed: float, seconds_per_step: float, c
     budget = budget_seconds(config)
     assert budget is not None
     left = budget * (1.0 - END_RESERVE) - elapsed
-    planned = min(cap, step + max(0, int(left / max(seconds_per_step, 1e-9))))
+    planned = min(cap, step + max(0, int(left / max(seconds_per_step * SPEED_MARGIN, 1e-9))))
     return dataclasses.replace(config, planned_steps=max(planned, step), planned_from=step)
 
 
-def ready_to_plan(config: Any, timed_steps: int, elapsed: float) -> bool:
+def ready_to_plan(config: Any, timed_steps: int, elapsed: float, epoch_steps: int) -> bool:
     """Tell whether a budgeted run without a plan has warmed up enough to make one."""
     budget = budget_seconds(config)
-    return (budget is not None and config.planned_steps is None and timed_steps >= PLAN_MIN_STEPS
+    return (budget is not None and config.planned_steps is None and timed_steps >= max(PLAN_MIN_STEPS, epoch_steps)
             and elapsed >= PLAN_FRACTION * budget)
 
 

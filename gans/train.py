@@ -285,7 +285,8 @@ class _Trainer:
 
     def _plan(self, step: int) -> None:
         """Under max_minutes, once warmed up: fix the steps that fit the budget and record them in config.json."""
-        if not ready_to_plan(self.config, self.meter.timed_steps(), self.meter.elapsed()):
+        if not ready_to_plan(self.config, self.meter.timed_steps(), self.meter.elapsed(),
+                             self.epoch_steps):
             return
         self.config = make_plan(self.config, step, self.meter.elapsed(), self.meter.seconds_per_step(), self.total)
         self.total = self.config.planned_steps

@@ -13,9 +13,10 @@ from gans.contract import ModelDeclaration, ModelKind, param, params_of
 from gans.registry import declaration, register, unregister
 
 
-def test_defaults_are_the_catdcgan_recipe_and_a_seed_is_drawn() -> None:
+def test_defaults_leave_the_net_to_the_profile_and_a_seed_is_drawn() -> None:
     params = resolve_train_params("dcgan", {})
-    assert params["lr_d"] == 5e-5 and params["lr_g"] == 2e-4 and params["beta1"] == 0.5
+    assert params["profile"] == "auto" and params["max_minutes"] is None  # the worker's devices pick cpu or gpu
+    assert params["lr_d"] is None and params["g_filters"] is None and params["beta1"] == 0.5
     assert params["label_smoothing"] == 0.9 and params["batch_size"] == 64 and params["z_dim"] == 100
     assert isinstance(params["seed"], int) and 0 <= params["seed"] < 2**31
 

@@ -1,10 +1,13 @@
 """Aligned (input, target) image pairs for pix2pix as tf.data pipelines, e.g. edges2cats.
 
-Two sources:
+Three sources:
 - AB folders, pix2pix's format: each file holds A on the left half and B on the right; the
   direction ("AtoB" or "BtoA", as pix2pix-tensorflow's --which_direction) picks the input.
 - Plain photo folders: the input is edge_sketch of the photo (gans.edges), drawn on the photo
   centre-cropped and resized to the load size BEFORE the jitter, so both halves get the same crop.
+- Plain photo folders for colourisation: the input is grey_photo of the photo (its luma in all
+  three channels, so the export keeps the RGB signature), drawn the same way; the target is the
+  colour photo.
 
 Training applies pix2pix's random jitter: resize to load_size (286 for 256), crop the same
 random image_size window from input and target, mirror both or neither. Every random draw is a
@@ -110,19 +113,54 @@ def edge_pairs_dataset(directory: str | Path, image_size: int = 256, batch_size:
         FileNotFoundError: the folder does not exist.
         DatasetError: the folder holds no image files.
     """
-    size = load_size(image_size) if training else image_size
-
     def draw(photo: np.ndarray) -> np.ndarray:
         return edge_sketch(photo, options)
 
+    def sketch(photo: tf.Tensor) -> tf.Tensor:
+        drawn = tf.numpy_function(draw, [photo], tf.uint8, stateful=False)  # (L, L, 3)
+        drawn.set_shape(photo.shape)
+        return drawn
+
+    return _photo_pairs_dataset(directory, sketch, image_size, batch_size, seed, training, epoch)
+
+
+def grey_pairs_dataset(directory: str | Path, image_size: int = 256, batch_size: int = 1,
+                       seed: int = 0, *, training: bool = True, epoch: int = 0) -> tf.data.Dataset:
+    """Return batches of (grey photo, colour photo) made from a folder of photos, for colourisation.
+
+    Raises:
+        FileNotFoundError: the folder does not exist.
+        DatasetError: the folder holds no image files.
+    """
+    return _photo_pairs_dataset(directory, grey_photo, image_size, batch_size, seed, training, epoch)
+
+
+def grey_photo(photo: tf.Tensor) -> tf.Tensor:
+    """Return the luma (ITU-R 601) of uint8 photos (..., H, W, 3) as uint8 (..., H, W, 3), R == G == B.
+
+    Three equal channels rather than one: a colourisation model keeps the RGB export signature, and
+    a grey photo decoded as RGB is already its own grey_photo (the weights sum to 1).
+    """
+    luma = tf.image.rgb_to_grayscale(tf.cast(photo, tf.float32))  # (..., H, W, 1) in [0, 255]
+    luma = tf.cast(tf.round(tf.clip_by_value(luma, 0.0, 255.0)), tf.uint8)
+    return tf.repeat(luma, 3, axis=-1)
+
+
+MakeInput = Callable[[tf.Tensor], tf.Tensor]  # photo uint8 (L, L, 3) -> model input uint8 (L, L, 3)
+
+
+def _photo_pairs_dataset(directory: str | Path, make_input: MakeInput, image_size: int,
+                         batch_size: int, seed: int, training: bool, epoch: int) -> tf.data.Dataset:
+    """Return (make_input(photo), photo) batches: drawn on the load-size photo, then jittered alike."""
+    size = load_size(image_size) if training else image_size
+
     def load(index: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         photo = _centre_square(_decode(path), size)  # (L, L, 3) uint8
-        sketch = tf.numpy_function(draw, [photo], tf.uint8, stateful=False)  # (L, L, 3)
-        sketch.set_shape((size, size, 3))
+        input_image = make_input(photo)  # (L, L, 3) uint8
         if training:
-            return jitter(_to_unit(sketch), _to_unit(photo), image_size,
+            return jitter(_to_unit(input_image), _to_unit(photo), image_size,
                           _element_seed(seed, epoch, index))
-        return _to_unit(sketch), _to_unit(photo)
+        return _to_unit(input_image), _to_unit(photo)
 
     return _pairs_dataset(directory, load, batch_size, seed, training, epoch)
 

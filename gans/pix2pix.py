@@ -1,4 +1,4 @@
-"""pix2pix (Isola et al. 2017) as a pluggable model: edges2cats, sketch in, cat photo out.
+"""pix2pix (Isola et al. 2017) as a pluggable model: edges2cats, sketch in, cat photo out (or grey in, colour out).
 
 G, a U-Net, translates an input image (an edge sketch) into a photo; D, a 70x70 PatchGAN, judges
 (input, photo) pairs patch by patch. G's loss is the GAN loss plus l1_lambda times the L1
@@ -32,7 +32,7 @@ from gans.export import export_declared, to_uint8
 from gans.grid import image_grid
 from gans.losses import sigmoid_bce
 from gans.nets.pix2pix import build_discriminator, build_generator
-from gans.pairs import ab_pairs_dataset, count_pair_images, edge_pairs_dataset
+from gans.pairs import ab_pairs_dataset, count_pair_images, edge_pairs_dataset, grey_pairs_dataset
 from gans.spec import ModelSpec
 
 SAMPLE_PAIRS = 4  # rows of the progress sheet: input | output | target
@@ -105,6 +105,8 @@ def pairs_dataset(config: Pix2PixConfig, data_dir: str | Path, *, training: bool
     if config.source == "ab":
         return ab_pairs_dataset(data_dir, size, batch, config.seed, direction=config.direction,
                                 training=training, epoch=epoch)
+    if config.source == "grayscale":
+        return grey_pairs_dataset(data_dir, size, batch, config.seed, training=training, epoch=epoch)
     return edge_pairs_dataset(data_dir, size, batch, config.seed, training=training, epoch=epoch)
 
 
@@ -133,7 +135,7 @@ def sample_inputs(config: Pix2PixConfig, data_dir: str | Path) -> tuple[np.ndarr
 
 
 def sample_sheet(model: Pix2Pix, inputs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Return a uint8 sheet with one row per pair: input | output | target."""
+    """Return a uint8 sheet with one row per pair: input | output | target (grey | colourised | truth)."""
     sketches, targets = inputs
     outputs = translate_tensor(model.generator, tf.constant(sketches)).numpy()
     rows = np.stack([sketches, outputs, targets], axis=1)  # (n, 3, S, S, 3)

@@ -1,4 +1,4 @@
-"""pix2pix's config and declaration (TF-free): paired image-to-image translation, e.g. edges2cats."""
+"""pix2pix's config and declaration (TF-free): paired image-to-image translation, e.g. edges2cats or grey -> colour."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from gans.contract import ModelDeclaration, ModelKind, Signature, TensorField, p
 from gans.errors import ConfigError
 
 IMAGE_SIZES = (64, 128, 256)  # 256 is the recipe; 64 and 128 for CPU runs and tests
-SOURCES = ("edges", "ab")
+SOURCES = ("edges", "grayscale", "ab")
+PHOTO_SOURCES = ("edges", "grayscale")  # pairs drawn from plain photos; direction is always AtoB
 DIRECTIONS = ("AtoB", "BtoA")
 
 
@@ -27,14 +28,15 @@ class Pix2PixConfig(TrainingConfig):
     lr_d: float = param(2e-4, **LEARNING_RATE, doc="Adam rate of D")
     beta1: float = param(0.5, **BETA1, doc="Adam's first-moment decay; 0.9 makes GAN training oscillate")
     source: str = param("edges", choices=SOURCES,
-                        doc='"edges": pairs drawn from plain photos; "ab": side-by-side AB files')
+                        doc='"edges": sketch -> photo pairs drawn from plain photos; "grayscale": grey -> colour '
+                            'pairs from plain photos (colourisation); "ab": side-by-side AB files')
     direction: str = param("AtoB", choices=DIRECTIONS, doc='for "ab": which half is the input')
 
     def validate(self) -> Pix2PixConfig:
         """Raise ConfigError naming the first bad field; return self so calls can chain."""
         self.validate_training()
-        if self.source == "edges" and self.direction != "AtoB":
-            raise ConfigError("direction must be 'AtoB' with source 'edges' (sketch -> photo); "
+        if self.source in PHOTO_SOURCES and self.direction != "AtoB":
+            raise ConfigError(f"direction must be 'AtoB' with source {self.source!r} (made from photos); "
                               "direction only chooses the half of 'ab' images")
         return self
 
@@ -48,5 +50,5 @@ def translation_signature(config: Pix2PixConfig) -> Signature:
 
 DECLARATION = ModelDeclaration(
     name="pix2pix", kind=ModelKind.IMAGE_TO_IMAGE, config_type=Pix2PixConfig,
-    summary="pix2pix (Isola et al. 2017): U-Net + PatchGAN translating sketches (or A halves) into photos",
+    summary="pix2pix (Isola et al. 2017): U-Net + PatchGAN translating sketches, grey photos or A halves into photos",
     signature=translation_signature)

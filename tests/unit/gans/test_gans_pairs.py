@@ -12,7 +12,8 @@ from PIL import Image
 
 from gans.edges import edge_sketch
 from gans.errors import DatasetError
-from gans.pairs import ab_pairs_dataset, count_pair_images, edge_pairs_dataset, jitter, load_size, split_ab
+from gans.pairs import (ab_pairs_dataset, count_pair_images, edge_pairs_dataset, grey_pairs_dataset, grey_photo,
+                        jitter, load_size, split_ab)
 
 # Real photos, read where they are (never copied into the repo; tests link to them).
 PHOTOS = Path(__file__).resolve().parents[4] / "shared" / "data" / "cat-photos"
@@ -217,3 +218,54 @@ def test_unreadable_files_are_skipped_and_bad_folders_refused(tmp_path: Path) ->
         edge_pairs_dataset(tmp_path / "empty")
     with pytest.raises(ValueError, match="direction"):
         ab_pairs_dataset(tmp_path / "flat", direction="sideways")
+
+
+def colour_photos(directory: Path, count: int) -> Path:
+    """Write count 80 x 100 photos of saturated colour blocks, an off-centre dark square in each."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        photo = np.zeros((80, 100, 3), np.uint8)
+        photo[:40] = np.roll([230, 40, 40], i)  # red, then green, then blue: far from grey
+        photo[40:] = np.roll([40, 60, 220], i)
+        photo[20:50, 25:55] = 10  # near black: dark in the grey input and in every channel
+        Image.fromarray(photo).save(directory / f"colour_{i}.png")
+    return directory
+
+
+def test_grey_photo_is_the_luma_in_three_equal_channels() -> None:
+    photo = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [90, 90, 90]]], np.uint8)  # (1, 4, 3)
+    grey = grey_photo(tf.constant(photo)).numpy()
+    assert grey.dtype == np.uint8 and grey.shape == (1, 4, 3)
+    assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()
+    np.testing.assert_array_equal(grey[0, :, 0], [76, 150, 29, 90])  # 0.299 R + 0.587 G + 0.114 B
+    np.testing.assert_array_equal(grey_photo(tf.constant(grey)).numpy(), grey)  # grey stays as it is
+
+
+def test_grey_pairs_are_grey_inputs_of_their_colour_targets(tmp_path: Path) -> None:
+    photos = colour_photos(tmp_path / "photos", 3)
+    x, y = (to_uint8(t.numpy()) for t in next(iter(grey_pairs_dataset(photos, 64, 3, seed=0, training=False))))
+    for grey, colour in zip(x, y, strict=True):
+        assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 0] == grey[..., 2]).all()  # R == G == B
+        assert np.abs(colour.astype(int) - colour[..., :1]).max() > 100  # the target keeps its colour
+        np.testing.assert_array_equal(grey, grey_photo(tf.constant(colour)).numpy())  # of this very photo
+
+
+def test_grey_pairs_stay_aligned_under_jitter_and_replay_by_seed(tmp_path: Path) -> None:
+    photos = colour_photos(tmp_path / "photos", 4)
+
+    def batches(epoch: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        return as_arrays(grey_pairs_dataset(photos, 64, 4, seed=2, epoch=epoch))
+
+    first = batches(0)
+    for x, y in first:
+        assert_pair_batch(tf.constant(x), tf.constant(y), (4, 64, 64, 3))
+        for grey, colour in zip(x, y, strict=True):
+            assert np.abs(grey[..., 0] - grey[..., 2]).max() < 1e-6  # still grey after the jitter
+            # one crop and mirror for both: the input is the target's luma pixel for pixel (up to the
+            # uint8 rounding before the jitter); a crop or mirror of its own would miss by far more
+            luma = colour @ np.array([0.299, 0.587, 0.114], np.float32)  # (S, S), linear like the resize
+            assert np.abs(grey[..., 0] - luma).max() < 2 / 127.5
+    for (x1, y1), (x2, y2) in zip(first, batches(0), strict=True):
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_array_equal(y1, y2)
+    assert not np.array_equal(first[0][1], batches(1)[0][1])

@@ -85,19 +85,24 @@ def test_inference_is_deterministic_per_image_and_without_dropout() -> None:
     assert not np.array_equal(generator(inputs, training=True), generator(inputs, training=True))
 
 
-def test_train_steps_are_finite_and_resume_exactly(photo_dir: Path, tmp_path: Path) -> None:
-    batches = list(SPEC.epoch_dataset(TINY, photo_dir, 0).take(4))
-    straight = build(TINY)
+@pytest.mark.parametrize("source", ["edges", "grayscale"])
+def test_train_steps_are_finite_and_resume_exactly(photo_dir: Path, tmp_path: Path, source: str) -> None:
+    config = dataclasses.replace(TINY, source=source)
+    batches = list(SPEC.epoch_dataset(config, photo_dir, 0).take(4))
+    if source == "grayscale":  # grey inputs of colour targets
+        inputs, targets = batches[0]
+        assert np.array_equal(inputs[..., 0], inputs[..., 2]) and not np.array_equal(targets[..., 0], targets[..., 2])
+    straight = build(config)
     losses = run_steps(straight, batches)
     assert set(losses[0]) == {"g_loss", "d_loss", "gan_loss", "l1_loss"}
     assert all(math.isfinite(v) for step in losses for v in step.values())
     assert losses[0]["g_loss"] == pytest.approx(losses[0]["gan_loss"] + 100 * losses[0]["l1_loss"],
                                                 rel=1e-5)
 
-    interrupted = build(TINY)
+    interrupted = build(config)
     run_steps(interrupted, batches[:2])
     path = tf.train.Checkpoint(**interrupted.trackables()).save(str(tmp_path / "ckpt"))
-    resumed = build(TINY)  # fresh weights, optimizers and rng, all overwritten by the restore
+    resumed = build(config)  # fresh weights, optimizers and rng, all overwritten by the restore
     tf.train.Checkpoint(**resumed.trackables()).restore(path).assert_existing_objects_matched()
     assert run_steps(resumed, batches[2:]) == losses[2:]  # bit for bit, dropout masks included
     for a, b in zip(straight.generator.weights + straight.discriminator.weights,

@@ -79,8 +79,8 @@ def main() -> None:
     print(f"DCGAN 64 px, batch 64, {timed} timed steps each after {args.warmup} warm-up steps")
     for name, contender in contenders.items():
         print(f"  {name:22s} {contender.report()}")
-    narrow, recipe = contenders.values()
-    print(f"  narrow is {recipe.seconds / recipe.steps / (narrow.seconds / narrow.steps):.1f}x "
+    cpu, classic = contenders.values()
+    print(f"  the cpu profile is {classic.seconds / classic.steps / (cpu.seconds / cpu.steps):.1f}x "
           "faster per step")
 
 

@@ -90,13 +90,18 @@ class LearningRates:
         return [float(opt.learning_rate) for opt, _ in self.base]
 
 
-def run_config(spec: ModelSpec, config: Any, checkpoint_dir: Path) -> Any:
+def run_config(spec: ModelSpec, config: Any, checkpoint_dir: Path, init_from: str | None = None) -> Any:
     """Return the config this start of the run trains with: the profile applied and the plan kept as its
-    config.json recorded them (a resumed run picks what its first start picked, whatever devices it sees)."""
-    recorded = read_config(checkpoint_dir)
+    config.json recorded them (a resumed run picks what its first start picked, whatever devices it sees).
+
+    A new run started from another run's checkpoint (init_from) takes that run's profile choices, so its
+    nets fit the checkpoint, but makes its own plan.
+    """
+    own = read_config(checkpoint_dir)
+    source = read_config(Path(init_from).parent) if own is None and init_from else None
     if spec.resolve is not None:
-        config = spec.resolve(config, has_gpu(), recorded)
-    return recorded_plan(config, recorded).validate()
+        config = spec.resolve(config, has_gpu(), own if own is not None else source)
+    return recorded_plan(config, own).validate()
 
 
 def recorded_choices(config: Any) -> dict[str, Any]:

@@ -123,7 +123,7 @@ def train_gan(spec: ModelSpec, config: Any, data_dir: str | Path, checkpoint_dir
         TrainingDiverged: NaN/inf losses, a stuck discriminator or mode collapse with on_divergence="fail".
     """
     config.validate()
-    trainer = _Trainer(spec, config, Path(data_dir), Path(checkpoint_dir), hooks)
+    trainer = _Trainer(spec, config, Path(data_dir), Path(checkpoint_dir), hooks, init_from)
     trainer.inception_weights = inception_weights
     return trainer.run(init_from)
 
@@ -140,8 +140,8 @@ class _Trainer:
     """One call of train_gan: owns the model, its checkpoints, its log and the loop."""
 
     def __init__(self, spec: ModelSpec, config: Any, data_dir: Path, checkpoint_dir: Path,
-                 hooks: TrainingHooks) -> None:
-        config = run_config(spec, config, checkpoint_dir)
+                 hooks: TrainingHooks, init_from: str | None = None) -> None:
+        config = run_config(spec, config, checkpoint_dir, init_from)
         self.spec, self.config, self.data_dir, self.hooks = spec, config, data_dir, hooks
         self.epoch_steps = spec.count_examples(config, data_dir) // config.batch_size
         self.total = UNBOUNDED if config.max_minutes is not None else config.epochs * self.epoch_steps

@@ -1,4 +1,4 @@
-"""max_minutes: the run plans its steps, decays its rates to the floor by then, ends near the budget, resumes exactly."""
+"""max_minutes: a run plans its steps, decays its rates to the floor by then, ends there, resumes exactly."""
 
 from __future__ import annotations
 

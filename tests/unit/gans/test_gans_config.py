@@ -46,7 +46,8 @@ def test_validate_rejects_bad_values(changes: dict) -> None:
 
 
 @pytest.mark.parametrize("changes", [
-    {"label_smoothing": 1.0}, {"ema_decay": 0.999}, {"ema_decay": 0.0}, {"max_minutes": 0.01}, {"max_steps": 1}, {"beta1": 0.0},
+    {"label_smoothing": 1.0}, {"ema_decay": 0.999}, {"ema_decay": 0.0},
+    {"max_minutes": 0.01}, {"max_steps": 1}, {"beta1": 0.0},
     {"image_size": 32, "g_filters": 8},  # the smallest width: halves twice, 8 -> 4 -> 2
 ])
 def test_validate_accepts_edge_values(changes: dict) -> None:

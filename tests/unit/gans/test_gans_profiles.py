@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -78,3 +79,18 @@ def test_a_run_records_its_profile_in_metrics_config_json_and_export(image_dir: 
     assert result.config.to_dict() == saved and result.model.ema_generator is not None
     export(result.model, config, tmp_path / "export", {"metrics": result.metrics})
     assert read_metadata(tmp_path / "export")["config"]["profile"] == "cpu"
+
+
+def test_a_run_started_from_another_runs_checkpoint_takes_its_profile(image_dir: Path, tmp_path: Path) -> None:
+    from gans.train import TrainingHooks, train_dcgan
+
+    classic = DCGANConfig(profile="classic", image_size=32, g_filters=32, d_filters=8, batch_size=8, epochs=1, seed=3)
+    first = train_dcgan(classic, image_dir, tmp_path / "first", TrainingHooks())
+    from gans.dcgan import SPEC
+    from gans.train import train_gan
+
+    auto = dataclasses.replace(classic, profile="auto", epochs=2)
+    second = train_gan(SPEC, auto, image_dir, tmp_path / "second", TrainingHooks(),
+                       init_from=str(tmp_path / "first" / f"ckpt-{first.step}"))
+    assert second.metrics["profile"] == "classic" and second.model.ema_generator is None
+    assert json.loads((tmp_path / "second" / "config.json").read_text())["kernel_size"] == 5

@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.db import session_scope
+from core.errors import LeaseLost
 from core.models import Artifact
 from core.records import BulkProgress
 from core.services import artifacts
@@ -101,8 +103,7 @@ class BulkRun:
                     writer.abort()
                     self.outcome.interrupted = True
                     return self.outcome
-                writer.close()
-                self._record(shard, writer)
+                self._publish(shard, writer)
                 self.reporter.progress(self.progress(), force=True)
         return self.outcome
 
@@ -145,14 +146,24 @@ class BulkRun:
             for line in read_manifest(artifacts.artifact_path(artifact, self.ctx.settings)):
                 self.dedupe.remember(int(line["phash"], 16))
 
-    def _record(self, shard: Shard, writer: ShardWriter) -> None:
-        self.outcome.shards += 1
-        with session_scope(self.ctx.sessions) as session:
+    def _publish(self, shard: Shard, writer: ShardWriter) -> None:
+        """Rename the shard into place and record it in one transaction that holds the job's lease.
+
+        A worker that lost the lease (another one runs the job now) publishes neither the file nor its row.
+        """
+        def place_and_record(session: Session) -> None:
+            writer.close()  # after the lease check; a retried transaction finds it closed
             artifacts.add_artifact_file(
                 session=session, settings=self.ctx.settings, job_id=self.job_id, kind=SHARD_KIND, path=writer.path,
                 content_type="application/zip",
                 info={"shard": shard.index, "start": shard.start, "stop": shard.stop, "images": writer.count,
                       "dropped": (shard.stop - shard.start) - writer.count})
+        try:
+            self.reporter.write(place_and_record, f"shard {shard.index}")
+        except LeaseLost:
+            writer.abort()
+            raise
+        self.outcome.shards += 1
 
     def progress(self) -> BulkProgress:
         done, count = self.outcome.processed, self.options.count

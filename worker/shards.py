@@ -53,6 +53,7 @@ class ShardWriter:
         handle: BinaryIO = self._stack.enter_context(atomic_output(path))
         self._zip = self._stack.enter_context(zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED))
         self._manifest: list[str] = []
+        self._closed = False
 
     def add(self, name: str, data: bytes, provenance: dict[str, Any]) -> None:
         """Append one image and its manifest line."""
@@ -64,13 +65,19 @@ class ShardWriter:
         return len(self._manifest)
 
     def close(self) -> None:
-        """Write the manifest and publish the shard atomically."""
+        """Write the manifest and publish the shard atomically (again: nothing more to do)."""
+        if self._closed:
+            return
         self._zip.writestr(zip_member(MANIFEST), "".join(line + "\n" for line in self._manifest))
         self._stack.close()
+        self._closed = True
 
     def abort(self) -> None:
-        """Discard the partial shard."""
+        """Discard the partial shard (a published one stays)."""
+        if self._closed:
+            return
         self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
+        self._closed = True
 
 
 def read_manifest(path: Path) -> list[dict[str, Any]]:

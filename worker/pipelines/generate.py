@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from core.db import session_scope
 from core.records import GenerateMetrics, to_json
 from core.services import artifacts
 from core.states import JobStatus, JobType
@@ -21,6 +20,7 @@ from worker.encoding import ImageFormat, encode_image
 from worker.images import contact_sheet
 from worker.pipelines.runner import ClaimedJob, SourceVersion, end_interrupted, finish, require_export, run_job
 from worker.reporting import JobReporter
+from worker.walks import WalkPath, record_walk
 
 MODEL_BLOCK = 64  # images per model call, always: see worker.bulk.BlockSource
 PREVIEW = 64
@@ -37,7 +37,7 @@ def _generate(ctx: WorkerContext, job: ClaimedJob) -> None:
     params, started = job.params, time.monotonic()
     backend = make_backend(ctx.settings)
     try:
-        draw = LatentImages(backend, source, params)
+        draw = WalkFrames(backend, source, params) if params.get("walk") else LatentImages(backend, source, params)
         options = bulk_options(ctx, params, int(params["count"]), MODEL_BLOCK, provenance(job, source))
         outcome = run_bulk(ctx, job.id, draw, options, JobReporter(ctx, job.id))
         if outcome.interrupted:
@@ -46,6 +46,8 @@ def _generate(ctx: WorkerContext, job: ClaimedJob) -> None:
         if params.get("grid", True):
             preview = draw.images(0, min(PREVIEW, int(params["count"])))
             record_preview(ctx, job.id, contact_sheet(preview), {"images": len(preview)})
+        if isinstance(draw, WalkFrames):
+            record_walk(ctx, job.id, draw.images(0, draw.path.count), params["walk"])
     finally:
         backend.close()
     seconds = time.monotonic() - started
@@ -99,11 +101,15 @@ class LatentImages:
         labels = np.searchsorted(self.class_ends, indices, side="right")
         return np.minimum(labels, len(self.classes) - 1).astype(np.int32)  # padding past the end: any class
 
+    def latents(self, start: int, count: int) -> np.ndarray:
+        """z (count, z_dim) of images start..start+count-1: each a function of (seed, index) alone."""
+        return latent_batch(self.seed, start, count, self.z_dim)
+
     def images(self, start: int, stop: int) -> np.ndarray:
         """uint8 images of indices start..stop-1, drawn in whole aligned blocks of MODEL_BLOCK."""
         out = []
         for block_start in range(start - start % MODEL_BLOCK, stop, MODEL_BLOCK):
-            z = latent_batch(self.seed, block_start, MODEL_BLOCK, self.z_dim)
+            z = self.latents(block_start, MODEL_BLOCK)
             if self.truncation is not None:
                 np.clip(z, -self.truncation, self.truncation, out=z)
             labels = self.labels(block_start, block_start + MODEL_BLOCK)
@@ -122,6 +128,27 @@ class LatentImages:
         return Block(self.images(start, stop), names, provenance)
 
 
+class WalkFrames(LatentImages):
+    """The frames of a latent walk by index (worker.walks.WalkPath), all of the walk's one class."""
+
+    def __init__(self, backend: GeneratorBackend, source: SourceVersion, params: dict[str, Any]) -> None:
+        super().__init__(backend, source, params)
+        self.path = WalkPath(params["walk"], self.z_dim)
+        self.label = self.classes.index(params["walk"]["class"]) if self.classes else None
+
+    def latents(self, start: int, count: int) -> np.ndarray:
+        return self.path.latents(start, count)
+
+    def labels(self, start: int, stop: int) -> np.ndarray | None:
+        return None if self.label is None else np.full(stop - start, self.label, np.int32)
+
+    def __call__(self, start: int, stop: int) -> Block:
+        frames = [self.path.frame(index) for index in range(start, stop)]
+        extra = {"class": self.classes[self.label]} if self.label is not None else {}
+        return Block(self.images(start, stop), [f"frame-{f.index:04d}" for f in frames],
+                     [f.provenance() | extra for f in frames])
+
+
 def choose_image_format(params: dict[str, Any]) -> ImageFormat:
     """The format a job's params ask for: jpeg params always carry their quality (core fills it in)."""
     fmt = params.get("format", "png")
@@ -129,8 +156,8 @@ def choose_image_format(params: dict[str, Any]) -> ImageFormat:
 
 
 def record_preview(ctx: WorkerContext, job_id: int, sheet: np.ndarray, info: dict[str, Any]) -> None:
-    """Store a bulk job's preview sheet as its `grid.png` artifact."""
-    with session_scope(ctx.sessions) as session:
-        artifacts.add_artifact_bytes(session=session, settings=ctx.settings, job_id=job_id, kind="preview_grid",
-                                     name="grid.png", data=encode_image(upscale_for_viewing(sheet), ImageFormat()),
-                                     content_type="image/png", info=info)
+    """Store a bulk job's preview sheet as its `grid.png` artifact, only while this worker holds the job's lease."""
+    data = encode_image(upscale_for_viewing(sheet), ImageFormat())
+    JobReporter(ctx, job_id).write(lambda session: artifacts.add_artifact_bytes(
+        session=session, settings=ctx.settings, job_id=job_id, kind="preview_grid", name="grid.png", data=data,
+        content_type="image/png", info=info), "preview grid")

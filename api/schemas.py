@@ -15,6 +15,8 @@ from core.events import EVENT_TYPES
 from core.faces import FACE_SIZES
 from core.params import StrictBool, StrictFloat, StrictInt
 from core.records import PROGRESS_RECORDS, list_record_fields
+from core.walks import (DEFAULT_FORMAT, DEFAULT_FPS, DEFAULT_FRAMES, MAX_FPS, MAX_FRAMES, MAX_SEEDS, MAX_WALK_FRAMES,
+                        MIN_FPS, MIN_FRAMES, MIN_SEEDS, WALK_FORMATS)
 from core.webhook_targets import URL_MAX_LENGTH
 from core.services.job_requests import GENERATE_ONLY_OUTPUT, MAX_SEED
 from core.services.job_requests import OUTPUT_FIELDS as ALL_OUTPUT_FIELDS
@@ -53,7 +55,7 @@ SOURCE_FIELDS = {"model_version", "model_name", "version", "label"}
 TYPE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     JobType.TRAIN: ({"model", "dataset"}, {"model", "dataset", "params", "model_name", "resume_from"}),
     JobType.GENERATE: (set(), SOURCE_FIELDS | OUTPUT_FIELDS | GENERATE_ONLY_OUTPUT | {"count", "class_counts",
-                                                                                      "seed"}),
+                                                                                      "seed", "walk"}),
     JobType.TRANSLATE: ({"dataset"}, SOURCE_FIELDS | OUTPUT_FIELDS | {"dataset", "from_photos"}),
 }
 
@@ -70,10 +72,37 @@ class WebhookSchema(Schema):
                                                   "CATGAN_WEBHOOK_PROGRESS_INTERVAL_SECONDS)"})
 
 
+class WalkSchema(Schema):
+    """A latent walk: the generate job's images are the frames of a walk between seeds, and it renders them as
+    one animation (artifact kind `walk`). Seed s's point is the latent of image 0 of a plain generate job of
+    seed s, so the walk passes through exactly those images; frames between are spherical interpolations."""
+
+    seeds = fields.List(StrictInt(validate=SEED), validate=validate.Length(min=MIN_SEEDS, max=MAX_SEEDS), metadata={
+        "description": "the seeds to visit, in order (or give points)"})
+    points = StrictInt(validate=validate.Range(min=MIN_SEEDS, max=MAX_SEEDS), metadata={
+        "description": "visit this many seeds: the job's seed, seed + 1, ... (or give seeds)"})
+    frames = StrictInt(validate=validate.Range(min=MIN_FRAMES, max=MAX_FRAMES), metadata={
+        "description": f"frames from one seed to the next (default {DEFAULT_FRAMES}); at most {MAX_WALK_FRAMES} "
+                       "in all, the last seed's own frame included"})
+    loop = StrictBool(metadata={"description": "walk back to the first seed at the end (default false)"})
+    format = fields.String(validate=validate.OneOf(WALK_FORMATS), metadata={
+        "description": f"the animation: webp (lossless, default {DEFAULT_FORMAT}) or gif"})
+    fps = StrictInt(validate=validate.Range(min=MIN_FPS, max=MAX_FPS), metadata={
+        "description": f"frames per second of the animation (default {DEFAULT_FPS})"})
+    class_ = fields.String(data_key="class", validate=validate.Length(min=1, max=200), metadata={
+        "description": "conditional models: the one class the walk draws (default the model's first)"})
+
+    @validates_schema
+    def _seeds_or_points(self, data: dict[str, Any], **_: Any) -> None:
+        if ("seeds" in data) == ("points" in data):
+            raise ValidationError({"seeds": ["Give either seeds or points."]})
+
+
 class JobCreateSchema(Schema):
     """train: `{model, dataset, params, model_name?, resume_from?}`; generate: `{model_version | model_name
-    [+ version | label], count | class_counts, seed?, format?, quality?, truncation?, grid?, dedupe?, shard_size?}`;
-    translate (pix2pix): `{model_version | model_name [+ version | label], dataset, from_photos?, format?, ...}`."""
+    [+ version | label], count | class_counts | walk, seed?, format?, quality?, truncation?, grid?, dedupe?,
+    shard_size?}`; translate (pix2pix): `{model_version | model_name [+ version | label], dataset, from_photos?,
+    format?, ...}`."""
 
     type = fields.String(required=True, validate=validate.OneOf([t.value for t in JobType]))
     model = fields.String(metadata={"description": "train: the GAN to train, e.g. dcgan"})
@@ -107,8 +136,13 @@ class JobCreateSchema(Schema):
     shard_size = StrictInt(validate=validate.Range(min=1, max=1_000_000), metadata={
         "description": "images per zip shard (default CATGAN_SHARD_SIZE); at least 100, or the job's image count "
                        "when it is smaller (422 otherwise)"})
-    from_photos = StrictBool(metadata={"description": "translate: draw edge sketches from photos first"})
+    from_photos = StrictBool(metadata={"description": "translate: the dataset holds plain photos; make the input from "
+                                       "each the way the model was trained (edges: a sketch; grayscale models "
+                                       "make every image grey anyway; an ab model's job fails, saying why)"})
     webhook = fields.Nested(WebhookSchema, metadata={"description": "any job: POST its events to this URL"})
+    walk = fields.Nested(WalkSchema, metadata={
+        "description": "generate (unconditional or conditional models): the images are the frames of a latent walk "
+                       "between seeds, rendered as walk.webp or walk.gif too; instead of count and class_counts"})
 
     @validates_schema
     def _fields_for_type(self, data: dict[str, Any], **_: Any) -> None:
@@ -121,7 +155,10 @@ class JobCreateSchema(Schema):
         errors |= {f: [f"Not allowed in a {kind} job."] for f in sorted(set(data) - allowed - {"type", "webhook"})}
         if kind != JobType.TRAIN:
             errors |= _source_errors(data)
-        if kind == JobType.GENERATE and ("count" in data) == ("class_counts" in data):
+        if kind == JobType.GENERATE and "walk" in data:
+            errors |= {f: ["Not with walk: its frames are the images."] for f in sorted({"count", "class_counts",
+                                                                                       "dedupe"} & set(data))}
+        elif kind == JobType.GENERATE and ("count" in data) == ("class_counts" in data):
             errors["count"] = ["Give either count or class_counts (for a conditional model)."]
         if "quality" in data and data.get("format") != "jpeg":
             errors["quality"] = ["Only with format jpeg."]

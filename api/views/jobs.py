@@ -71,7 +71,15 @@ def _job_request(data: dict[str, Any]) -> submissions.JobRequest:
         type=kind, model=data.get("model"), dataset_id=data.get("dataset"), params=data.get("params"),
         model_name=data.get("model_name") if kind == JobType.TRAIN else None, resume_from=data.get("resume_from"),
         source=source, count=data.get("count"), class_counts=data.get("class_counts"), seed=data.get("seed"),
-        from_photos=data.get("from_photos", False), output=output, webhook=data.get("webhook"))
+        from_photos=data.get("from_photos", False), output=output, webhook=data.get("webhook"), walk=_walk(data))
+
+
+def _walk(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The walk option by its names in core: the schema loads `class` as `class_` (a Python keyword)."""
+    walk = data.get("walk")
+    if walk is None:
+        return None
+    return {("class" if k == "class_" else k): v for k, v in walk.items()}
 
 
 def _requester() -> submissions.Requester:
@@ -176,13 +184,13 @@ def download_result(job_id: int, layout: str) -> ResponseReturnValue:
             raise Conflict("a train job has no result archive; see its artifacts and model version",
                            code="no_result_archive")
         files = job_outputs.artifacts_of_kind(session=session, job_id=job_id,
-                                              kinds=(artifacts.SHARD_KIND, "preview_grid"))
+                                              kinds=(artifacts.SHARD_KIND, "preview_grid", "walk"))
         shards = sorted((a for a in files if a.kind == artifacts.SHARD_KIND), key=lambda a: a.info["shard"])
         if not shards:
             raise Conflict(f"job {job_id} has no finished shard yet (status {job.status}); try again later",
                            code="no_result_yet")
         paths = [artifacts.artifact_file(a, settings) for a in shards]
-        extras = {a.name: artifacts.artifact_file(a, settings) for a in files if a.kind == "preview_grid"}
+        extras = {a.name: artifacts.artifact_file(a, settings) for a in files if a.kind in ("preview_grid", "walk")}
         partial, name = job.status != JobStatus.SUCCEEDED, f"job-{job_id}-{job.type}.zip"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "X-Catgan-Partial": str(partial).lower()}
     if layout == "shards":

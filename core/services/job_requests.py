@@ -73,6 +73,7 @@ class JobRequest:
     class_counts: dict[str, int] | None = None  # generate, conditional models
     seed: int | None = None  # generate; drawn when None
     from_photos: bool = False  # translate
+    walk: dict[str, Any] | None = None  # generate: a latent walk instead of count (core.walks)
     output: OutputOptions = OutputOptions()
     webhook: dict[str, Any] | None = None  # any type: {url, events?}, checked against the allow-list
 
@@ -125,4 +126,4 @@ def _create(session: Session, request: JobRequest, requester: Requester, setting
     seed = request.seed if request.seed is not None else secrets.randbelow(MAX_SEED + 1)
     return submissions.create_generate_job(
         session=session, source_ref=request.source, count=request.count, class_counts=request.class_counts,
-        seed=seed, max_count=settings.max_generate_count, options=options, **caller)
+        seed=seed, max_count=settings.max_generate_count, options=options, walk=request.walk, **caller)

@@ -20,6 +20,7 @@ from core.services import models as model_services
 from core.services.job_events import record_status
 from core.services.owners import visible
 from core.states import JobType
+from core.walks import resolve_walk
 from gans.contract import ModelKind
 
 DEDUPE_DISTANCE = 4  # of 64 hash bits
@@ -97,9 +98,10 @@ class SourceRef:
 
 def create_generate_job(*, session: Session, owner: str, source_ref: SourceRef, seed: int, count: int | None = None,
                         class_counts: dict[str, int] | None = None, max_count: int,
-                        options: dict[str, Any] | None = None, admin: bool = False) -> Job:
-    """A queued generate job of `owner` drawing `count` images (or `class_counts` per class) from a model version
-    `owner` may see (any, for an admin).
+                        options: dict[str, Any] | None = None, walk: dict[str, Any] | None = None,
+                        admin: bool = False) -> Job:
+    """A queued generate job of `owner` drawing `count` images (or `class_counts` per class, or the frames of a
+    latent `walk`, core.walks) from a model version `owner` may see (any, for an admin).
 
     `options` are the output options (format, quality, grid, shard_size, truncation, dedupe, dedupe_distance).
     """
@@ -115,6 +117,9 @@ def create_generate_job(*, session: Session, owner: str, source_ref: SourceRef, 
     if class_counts is not None:
         _check_class_counts(class_counts, classes, source.id)
         count = sum(class_counts.values())
+    resolved_walk = resolve_walk(walk, seed=seed, classes=classes, version_id=source.id) if walk is not None else None
+    if resolved_walk is not None:
+        count, seed = resolved_walk["count"], resolved_walk["seeds"][0]
     assert count is not None
     _check_count(count, max_count)
     params: dict[str, Any] = {"count": count, "seed": seed, **output_params(options)}
@@ -124,6 +129,8 @@ def create_generate_job(*, session: Session, owner: str, source_ref: SourceRef, 
         params["dedupe_distance"] = options.get("dedupe_distance", DEDUPE_DISTANCE)
     if class_counts is not None:
         params["class_counts"] = {name: class_counts.get(name, 0) for name in classes}
+    if resolved_walk is not None:
+        params["walk"] = {k: v for k, v in resolved_walk.items() if k != "count"}
     job = Job(type=JobType.GENERATE, model=source.model, source_model_version_id=source.id, params=params,
               owner=owner)
     return _queued(session, job)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from worker.reporting import JobReporter
 MODEL_BLOCK = 8  # images per model call, always (the last block is padded)
 PREVIEW_PAIRS = 8
 IMAGE = "image"  # the contract's input name of an image-to-image model (its shape gives the size it takes)
+GREY, SKETCH, AS_IS = "grayscale", "sketch", "as-is"  # how a dataset image becomes a model input
 
 
 def run_translate_job(ctx: WorkerContext, job_id: int) -> None:
@@ -39,7 +41,8 @@ def _translate(ctx: WorkerContext, job: ClaimedJob) -> None:
         raise JobInputError("the dataset has no images to translate")
     started, backend = time.monotonic(), make_backend(ctx.settings)
     try:
-        translated = TranslatedImages(backend, source, job.data_dir, paths, bool(job.params.get("from_photos")))
+        preparation = input_preparation(recorded_source(source.export_dir), bool(job.params.get("from_photos")))
+        translated = TranslatedImages(backend, source, job.data_dir, paths, preparation)
         options = bulk_options(ctx, job.params, len(paths), MODEL_BLOCK, provenance(job, source))
         outcome = run_bulk(ctx, job.id, translated, options, JobReporter(ctx, job.id))
         if outcome.interrupted:
@@ -60,13 +63,13 @@ class TranslatedImages:
     """The model's output for dataset images by index (sorted paths), in whole blocks of MODEL_BLOCK."""
 
     def __init__(self, backend: GeneratorBackend, source: SourceVersion, root: Path, paths: list[Path],
-                 from_photos: bool) -> None:
-        self.backend, self.source, self.root, self.paths, self.from_photos = backend, source, root, paths, from_photos
+                 preparation: str) -> None:
+        self.backend, self.source, self.root, self.paths, self.preparation = backend, source, root, paths, preparation
         self.model = ModelRef(source.name, source.version, source.export_dir, source.signature)
         self.image_size = int(source.signature.input(IMAGE).shape[1])  # (N, S, S, C)
 
     def inputs(self, start: int, stop: int) -> np.ndarray:
-        return load_inputs(self.paths[start:stop], self.image_size, self.from_photos)
+        return load_inputs(self.paths[start:stop], self.image_size, self.preparation)
 
     def outputs(self, start: int, stop: int) -> np.ndarray:
         out = []
@@ -83,14 +86,36 @@ class TranslatedImages:
                      [{"index": start + i, "source": str(r)} for i, r in enumerate(relative)])
 
 
-def load_inputs(paths: list[Path], image_size: int, from_photos: bool) -> np.ndarray:
-    """uint8 (N, S, S, 3) model inputs: centre-cropped, resized, optionally turned into edge sketches."""
+def recorded_source(export_dir: Path) -> str | None:
+    """The pairs its training drew (pix2pix's `source`: edges, grayscale, ab) as its export recorded; None if not."""
+    try:
+        metadata = json.loads((export_dir / "metadata.json").read_text())
+    except (OSError, ValueError):
+        return None
+    found = metadata.get("source") or (metadata.get("params") or {}).get("source")
+    return found if isinstance(found, str) else None
+
+
+def input_preparation(source: str | None, from_photos: bool) -> str:
+    """Prepare inputs the way the model was trained: grey for colourisation, sketches of photos for edges."""
+    if source == GREY:
+        return GREY  # colour photos become grey; grey ones are already their own grey
+    if source == "ab" and from_photos:
+        raise JobInputError("this model was trained on AB pairs; from_photos does not apply: give it images like "
+                            "the A (input) halves it learned from, with from_photos false")
+    return SKETCH if from_photos else AS_IS
+
+
+def load_inputs(paths: list[Path], image_size: int, preparation: str) -> np.ndarray:
+    """uint8 (N, S, S, 3) model inputs: centre-cropped, resized, then made grey or sketched as `preparation` says."""
     import tensorflow as tf
 
     from gans.data import load_image
     from gans.edges import edge_sketch
     from gans.export import to_uint8
+    from gans.pairs import grey_photo
 
-    images = [to_uint8(load_image(tf.constant(str(p)), image_size, 3)).numpy() for p in paths]
-    return np.stack([edge_sketch(i) if from_photos else i for i in images])
-
+    images = np.stack([to_uint8(load_image(tf.constant(str(p)), image_size, 3)).numpy() for p in paths])
+    if preparation == GREY:
+        return grey_photo(tf.constant(images)).numpy()
+    return np.stack([edge_sketch(i) for i in images]) if preparation == SKETCH else images

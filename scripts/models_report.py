@@ -90,16 +90,26 @@ def render(rows: list[dict[str, Any]], seconds: float) -> str:
     for r in rows:
         lines += [f"## {r['model']}", "", f"![{r['model']} samples]({r['sheet']})", ""]
         lines += [NOTES[r["model"]], ""] if r["model"] in NOTES else []
+    lines += [WALKS, ""]
     return "\n".join(lines)
 
 
+COLOURISATION = ('With `"source": "grayscale"` the same recipe learns colourisation from plain photos: the input '
+                 "is the photo's luma in all three channels (the export keeps its RGB signature), the target the "
+                 "photo, under the same jitter; its sheet shows grey input | output | truth, and its translate jobs "
+                 "make any photo grey first.")
+WALKS = ("## Latent walks\n\nA generate job with `walk` (README, Generation) renders what an unconditional or "
+         "conditional model draws between seeds: spherical interpolation between the latents of image 0 of each "
+         "seed, each frame enlarged to at least 512 px wide, as `walk.webp` or `walk.gif`; its frames at the seeds "
+         "are the plain images of those seeds, and the same request gives the same bytes.")
 # what a reader should know of a model's sheet beyond its figures
 NOTES = {"pix2pix": ("The inputs are drawn from the photos by `gans.edges.edge_sketch`: XDoG strokes (eyes, ears, "
                      "stripes) over a blurred auto-Canny outline, after local contrast and bilateral smoothing; ink "
                      "covers 8.7 % of a 256 px sketch on average (4.3-15.5 %, 5th-95th percentile, 60 cat photos), "
                      "where the earlier Canny-only sketch left 7.0 % in contour fragments. "
                      "[docs/models/sketches.png](docs/models/sketches.png) shows photo | before | now "
-                     "(`python scripts/sketch_sheet.py`).")}
+                     "(`python scripts/sketch_sheet.py`). "
+                     + COLOURISATION)}
 
 
 def main() -> None:

@@ -35,13 +35,14 @@ def _spread(stat: dict[str, Any]) -> str:
 
 
 def verdict(ratio: dict[str, Any]) -> str:
-    """'yes', 'no (by X%)' or '' when the ratio has no goal."""
+    """'yes', 'no (X% short)' / 'no (Nx the goal)', or '' when the ratio has no goal."""
     goal = ratio["goal"]
     if goal is None:
         return ""
     median = ratio["median"]
-    met = median >= goal if ratio["higher_is_better"] else median <= goal
-    return "yes" if met else f"**no** ({abs(median / goal - 1):.0%} short)"
+    if ratio["higher_is_better"]:
+        return "yes" if median >= goal else f"**no** ({1 - median / goal:.1%} short)"
+    return "yes" if median <= goal else f"**no** ({median / goal:.2g}x the goal)"
 
 
 def figure_markdown(key: str, figure: dict[str, Any]) -> list[str]:

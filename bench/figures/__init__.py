@@ -37,9 +37,9 @@ class Sizes:
     job_rows: tuple[int, ...] = (1_000, 100_000)
 
 
-TINY = Sizes(image_size=32, batch_size=16, job_steps=6, bare_steps=3, warmup=1, memory_batches=2, per_execution=2,
-             matmul_size=256, matmul_repeats=2, images=256, gen_warmup=64, shard_size=10_000, rss_counts=(128, 512),
-             latency_jobs=1, load_seconds=0.5, clients=16, job_rows=(50, 500))
+TINY = Sizes(image_size=32, batch_size=16, job_steps=4, bare_steps=3, warmup=1, memory_batches=2, per_execution=2,
+             matmul_size=256, matmul_repeats=2, images=128, gen_warmup=64, shard_size=10_000, rss_counts=(64, 256),
+             latency_jobs=1, load_seconds=0.3, clients=16, job_rows=(50, 500))
 
 
 @dataclass

@@ -23,6 +23,7 @@ CLIENT_COMMANDS = {
     "models": "catgan.commands.resources:models",
     "label": "catgan.commands.resources:label",
     "tensorboard": "catgan.commands.tensorboard:tensorboard",
+    "bench": "catgan.commands.bench:bench",  # runs `python -m bench` of the source checkout
 }
 
 

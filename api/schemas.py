@@ -243,7 +243,7 @@ class ArtifactSchema(Schema):
     id = fields.Integer()
     job_id = fields.Integer()
     kind = fields.String(metadata={
-        "description": "sample_grid | loss_curve | tensorboard | images_shard | preview_grid"})
+        "description": "sample_grid | loss_curve | tensorboard | images_shard | preview_grid | walk"})
     name = fields.String()
     size = fields.Integer()
     sha256 = fields.String()

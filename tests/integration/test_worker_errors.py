@@ -1,5 +1,5 @@
 """Errors a real worker meets: a domain error fails the job with its own message; anything else (a ValueError
-out of a library, say) fails it as unexpected AND shows its traceback in the worker's log."""
+raised inside a train step, say) fails it as unexpected AND shows its traceback in the worker's log."""
 
 from __future__ import annotations
 
@@ -13,15 +13,23 @@ from core.models import Dataset
 from core.services.datasets import dataset_folder
 from core.settings import Settings
 from tests.integration.test_logs import json_lines
-from tests.support.backends import worker_process
+from tests.support.backends import Backend, settings_env, worker_process
 from tests.support.http import upload
-from tests.support.images import image_zip
+from tests.support.broken_step import BUG, EXTRA_MODELS
+from tests.support.broken_step import NAME as BROKEN
+from tests.support.images import image_bytes, image_zip, zip_of
 from tests.support.jobs import finished, submit, wait_for
 
 pytestmark = pytest.mark.slow
 
 TINY = {"image_size": 32, "g_filters": 32, "d_filters": 8, "kernel_size": 4, "batch_size": 8, "z_dim": 16,
         "sample_every_steps": 1000, "epochs": 1, "seed": 3}
+
+
+@pytest.fixture
+def env(backend: Backend, short_tmp: Path) -> dict[str, str]:
+    """A deployment that knows broken-step, a model defined only in the tests (the API and the worker both)."""
+    return settings_env(short_tmp / "home", backend, extra_models=EXTRA_MODELS)
 
 
 def _train(client: FlaskClient, name: str) -> dict:
@@ -31,16 +39,14 @@ def _train(client: FlaskClient, name: str) -> dict:
                            "model_name": name, "params": TINY})
 
 
-def _worker_meeting_a_value_error(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    """A worker whose runs meet a ValueError no domain check knows, raised by Keras inside gans.train.
-
-    CATGAN_INCEPTION_WEIGHTS names a file that is no Keras weights file, so measuring FID at the end of the run
-    raises `ValueError: File format not supported` (as a NumPy or TensorFlow bug would). Swap for a fixture model
-    whose train_step raises ValueError once models can be registered into a worker process.
-    """
-    weights = tmp_path / "inception.bin"
-    weights.write_bytes(b"not a weights file")
-    return env | {"CATGAN_INCEPTION_WEIGHTS": str(weights)}
+def _train_broken_step(client: FlaskClient) -> dict:
+    """A job of the model whose train step raises ValueError, on two class folders of 8 images."""
+    members = {f"{name}/{i}.png": image_bytes(24, seed=k * 100 + i) for k, name in enumerate(("a", "b"))
+               for i in range(8)}
+    dataset = upload(client, zip_of(members), "labelled.zip")
+    assert dataset.status_code == 201, dataset.get_json()
+    return submit(client, {"type": "train", "model": BROKEN, "dataset": dataset.get_json()["id"],
+                           "model_name": "broken-run", "params": {"batch_size": 8, "epochs": 1, "seed": 3}})
 
 
 def _shrink_dataset(sessions: sessionmaker[Session], settings: Settings, dataset_id: int, keep: int) -> None:
@@ -55,24 +61,25 @@ def _shrink_dataset(sessions: sessionmaker[Session], settings: Settings, dataset
 def test_a_value_error_shows_its_traceback_and_a_dataset_error_fails_quietly(
         client: FlaskClient, env: dict[str, str], settings: Settings, sessions: sessionmaker[Session],
         tmp_path: Path) -> None:
-    broken = _train(client, "broken-run")
+    broken = _train_broken_step(client)
     small = _train(client, "too-few-cats")
     _shrink_dataset(sessions, settings, small["dataset"], keep=4)
     log = tmp_path / "worker.log"
-    with worker_process(_worker_meeting_a_value_error(env, tmp_path), log, queues="train"):
+    with worker_process(env, log, queues="train"):
         broken_done = wait_for(client, broken["id"], finished, timeout=120)
         small_done = wait_for(client, small["id"], finished, timeout=120)
 
     assert broken_done["status"] == "failed"
-    assert broken_done["error"].startswith("unexpected ValueError: File format not supported: filepath=")
-    assert broken_done["error"].endswith("The worker log has the traceback.")
+    error = broken_done["error"]  # tf.function's tracing prefixes the step's frame ("in user code: ...")
+    assert error.startswith("unexpected ValueError: ") and BUG in error
+    assert error.endswith("The worker log has the traceback.")
     records = json_lines(log.read_text())
     [unexpected] = [r for r in records if r["message"] == f"job {broken['id']} failed unexpectedly"]
     assert unexpected["level"] == "ERROR" and unexpected["job_id"] == broken["id"]
     assert unexpected["exc_info"].startswith("Traceback (most recent call last):")
     assert 'gans/train.py", line' in unexpected["exc_info"]  # raised inside the training run, shown with its frames
-    assert 'gans/metrics/fid.py", line' in unexpected["exc_info"]
-    assert "\nValueError: File format not supported: filepath=" in unexpected["exc_info"]
+    assert 'tests/support/broken_step/spec.py", line' in unexpected["exc_info"]  # ... down to the train step
+    assert "ValueError: " in unexpected["exc_info"] and BUG in unexpected["exc_info"]
 
     assert small_done["status"] == "failed"
     assert small_done["error"] == "dataset has 4 images, fewer than batch_size 8"

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from google.protobuf.text_encoding import CEscape
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from core.db import session_scope
 from core.models import ModelLabel, ModelPolicy, ModelVersion
 from core.settings import Settings
 from core.storage import write_atomic
@@ -89,3 +90,22 @@ def models_config_lock(settings: Settings) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def render_committed(factory: sessionmaker[Session], settings: Settings) -> None:
+    """Rewrite `models.config` from what the database has committed (the caller holds the config lock)."""
+    with factory() as session:
+        write_models_config(session, settings)
+
+
+@contextmanager
+def serving_change(factory: sessionmaker[Session], settings: Settings) -> Iterator[Session]:
+    """A transaction that changes what is served (labels, pins): committed under the config lock, then rendered.
+
+    The file is rendered after the commit, so it never shows what the database did not keep; the lock makes a later
+    writer render what an earlier one committed.
+    """
+    with models_config_lock(settings):
+        with session_scope(factory) as session:
+            yield session
+        render_committed(factory, settings)

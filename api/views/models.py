@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import groupby
 from typing import Any
 
@@ -27,7 +25,7 @@ from api.validation import json_body, load
 from core.errors import InvalidInput
 from core.models import ModelVersion
 from core.services import models as service
-from core.serving_config import models_config_lock, write_models_config
+from core.serving_config import serving_change
 
 blp = Blueprint("models", __name__, url_prefix="/v1", description="Exported generators, served versions, labels")
 
@@ -58,7 +56,7 @@ def put_label(name: str, label: str) -> ResponseReturnValue:
     """Point a label (e.g. `stable`, `canary`) at a served version; TF Serving routes it from models.config."""
     _check_label(label)
     version = load(LabelSchema(), json_body())["version"]
-    with _config_change() as session:
+    with serving_change(context().sessions, context().settings) as session:
         service.set_label(session=session, name=name, label=label, version=version, owner=auth.scope())
         return _model(session, name, service.model_versions_of(session=session, name=name, owner=auth.scope()))
 
@@ -67,7 +65,7 @@ def put_label(name: str, label: str) -> ResponseReturnValue:
 @blp.response(200, ModelSchema)
 def delete_label(name: str, label: str) -> ResponseReturnValue:
     """Remove a label."""
-    with _config_change() as session:
+    with serving_change(context().sessions, context().settings) as session:
         service.remove_label(session=session, name=name, label=label, owner=auth.scope())
         return _model(session, name, service.model_versions_of(session=session, name=name, owner=auth.scope()))
 
@@ -79,7 +77,7 @@ def delete_label(name: str, label: str) -> ResponseReturnValue:
 def put_policy(name: str) -> ResponseReturnValue:
     """Pin the served versions (`{"versions": [1, 3]}`), or serve all again (`{"versions": null}`)."""
     versions = load(PolicySchema(), json_body())["versions"]
-    with _config_change() as session:
+    with serving_change(context().sessions, context().settings) as session:
         service.set_policy(session=session, name=name, versions=versions, owner=auth.scope())
         return _model(session, name, service.model_versions_of(session=session, name=name, owner=auth.scope()))
 
@@ -91,15 +89,6 @@ def get_model_version(model_version_id: int) -> ResponseReturnValue:
     with transaction() as session:
         version = service.get_model_version(session=session, model_version_id=model_version_id, owner=auth.scope())
         return present_model_version(version)
-
-
-@contextmanager
-def _config_change() -> Iterator[Session]:
-    """A transaction whose result is rendered into models.config before it commits, under the config lock."""
-    settings = context().settings
-    with models_config_lock(settings), transaction() as session:
-        yield session
-        write_models_config(session, settings)
 
 
 def _check_label(label: str) -> None:

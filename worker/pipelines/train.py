@@ -10,7 +10,7 @@ from core.db import session_scope
 from core.errors import InvalidInput
 from core.names import check_model_name
 from core.services import jobs, leases, models
-from core.serving_config import models_config_lock, write_models_config
+from core.serving_config import models_config_lock, render_committed
 from core.states import JobStatus, JobType
 from gans.registry import get_spec, make_config
 from gans.spec import ModelSpec
@@ -149,8 +149,7 @@ def _record_version(ctx: WorkerContext, job: ClaimedJob, name: str, staging: Pat
 def _write_models_config(ctx: WorkerContext) -> None:
     """Render what the database committed into models.config (the caller holds the config lock)."""
     try:
-        with session_scope(ctx.sessions) as session:
-            write_models_config(session, ctx.settings)
+        render_committed(ctx.sessions, ctx.settings)
     except OSError:
         # the version is committed; the next config writer renders it (the file is the database's projection)
         log.exception("could not write models.config; the next publish or label change writes it")

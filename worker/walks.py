@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from core.db import session_scope
 from core.services import artifacts
 from core.walks import walk_frame_count
 from gans.grid import upscale_for_viewing
 from serving.latents import latent_batch
 from worker.context import WorkerContext
+from worker.reporting import JobReporter
 
 CONTENT_TYPES = {"webp": "image/webp", "gif": "image/gif"}
 WALK_KIND = "walk"
@@ -106,9 +106,9 @@ def record_walk(ctx: WorkerContext, job_id: int, frames: np.ndarray, walk: dict[
     data = render_animation(frames, fmt, int(walk["fps"]))
     info = {"frames": len(frames), "fps": walk["fps"], "seeds": walk["seeds"], "loop": walk["loop"],
             "format": fmt, **({"class": walk["class"]} if walk.get("class") else {})}
-    with session_scope(ctx.sessions) as session:
-        artifacts.add_artifact_bytes(session=session, settings=ctx.settings, job_id=job_id, kind=WALK_KIND,
-                                     name=f"walk.{fmt}", data=data, content_type=CONTENT_TYPES[fmt], info=info)
+    JobReporter(ctx, job_id).write(lambda session: artifacts.add_artifact_bytes(
+        session=session, settings=ctx.settings, job_id=job_id, kind=WALK_KIND, name=f"walk.{fmt}", data=data,
+        content_type=CONTENT_TYPES[fmt], info=info), "walk animation")  # only while this worker holds the lease
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:

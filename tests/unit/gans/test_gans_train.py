@@ -79,11 +79,12 @@ def test_short_run_reports_checkpoints_and_samples(image_dir: Path, tmp_path: Pa
     assert (tmp_path / "ckpt" / "config.json").exists()
     assert [step for _, step in hooks.grids] == [4, 6]  # every 4 steps, and at the end
     grid = Image.open(io.BytesIO(hooks.grids[-1][0]))
-    assert grid.size == (8 * 32, 8 * 32) and grid.mode == "RGB"
+    assert grid.size == (512, 512) and grid.mode == "RGB"  # an 8x8 sheet of 32 px cats, enlarged x2 for viewing
     assert (result.stopped, result.step, result.epoch) == (False, 6, 3)
     assert result.metrics["g_loss"] == hooks.progress[-1].g_loss
     assert set(result.metrics) == {"g_loss", "d_loss", "images_per_second", "swd_mean", "swd_32px", "swd_16px",
-                                   "fid", "kid", "fid_note"}
+                                   "fid", "kid", "fid_note", "profile"}
+    assert result.metrics["profile"] == "cpu"  # auto, on a machine without a GPU
     assert (result.metrics["fid"], result.metrics["kid"]) == ("unavailable", "unavailable")  # never faked
     assert "CATGAN_INCEPTION_WEIGHTS" in result.metrics["fid_note"]
     assert result.metrics["swd_mean"] > 0  # measured at the end of the run

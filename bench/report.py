@@ -53,10 +53,11 @@ def figure_markdown(key: str, figure: dict[str, Any]) -> list[str]:
     lines += ["| ratio | median | spread (min–max) | rounds | goal | met |", "|---|---|---|---|---|---|"]
     for ratio in figure["ratios"].values():
         goal = "" if ratio["goal"] is None else ("≥ " if ratio["higher_is_better"] else "≤ ") + _number(ratio["goal"])
-        lines.append(f"| {ratio['label']} | **{_number(ratio['median'])}** | {_spread(ratio)} | {ratio['n']} | {goal} "
-                     f"| {verdict(ratio)} |")
+        lines.append(f"| {ratio['label']} | **{_number(ratio['median'])}** | {_spread(ratio)} | {ratio['n']} "
+                     f"| {goal} | {verdict(ratio)} |")
     lines += ["", "| measured | median | spread (min–max) | unit |", "|---|---|---|---|"]
-    lines += [f"| {v['label']} | {_number(v['median'])} | {_spread(v)} | {v['unit']} |" for v in figure["values"].values()]
+    lines += [f"| {v['label']} | {_number(v['median'])} | {_spread(v)} | {v['unit']} |"
+              for v in figure["values"].values()]
     return lines + [""] + [f"- {note}" for note in figure["notes"]] + [""]
 
 
@@ -68,8 +69,8 @@ def machine_line(result: dict[str, Any]) -> str:
     return (f"Run of {run['started']} (`{run['command']}`, {run['rounds']} round(s){', tiny' if run['tiny'] else ''}; "
             f"commit {machine['commit']}): {cpu['model']}, {cpu['cores']} cores ({cpu['usable_cores']} usable), "
             f"{', '.join(cpu['flags']) or 'no AVX'}; {machine['memory_gb']} GB; TensorFlow {machine['tensorflow']}, "
-            f"Keras {machine['keras']}, Python {machine['python']}. Load average before {load(machine['load_average'])}, "
-            f"after {load(run['load_after'])}.")
+            f"Keras {machine['keras']}, Python {machine['python']}. Load average before "
+            f"{load(machine['load_average'])}, after {load(run['load_after'])}.")
 
 
 def render(result: dict[str, Any], source: str) -> str:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.deploy import Http, gunicorn_args, started, wait_listening, free_port
+from bench.deploy import Http, free_port, gunicorn_args, started, wait_listening
 from bench.figures import Context, stamp
 from bench.harness import Figure, interleave, percentile
 from bench.load import load

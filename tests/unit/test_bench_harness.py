@@ -1,4 +1,4 @@
-"""The bench's arithmetic and report: alternating rounds, spreads, percentiles, and a marked section rewritten in place."""
+"""The bench's arithmetic and report: alternating rounds, spreads, percentiles, a marked section rewritten in place."""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ import tensorflow as tf
 
 from gans.augment import diff_augment
 from gans.common import (
-    has_gpu,
     count_folder_images,
     folder_batches,
+    has_gpu,
     latent_sheet,
     quality_pair,
     sheet_latents,
@@ -21,7 +21,7 @@ from gans.common import (
 )
 from gans.configs.dcgan import DECLARATION, DCGANConfig, resolve_profile
 from gans.export import export_declared, serve_latents
-from gans.losses import sigmoid_bce
+from gans.losses import RELATIVISTIC, d_loss, g_loss, r1_penalty
 from gans.nets.dcgan import build_discriminator, build_generator
 from gans.spec import ModelSpec
 from gans.two_player import TwoPlayerGAN
@@ -59,27 +59,41 @@ class DCGAN(TwoPlayerGAN):
         """Update D on real vs fake, then G to fool the updated D; batch (B, S, S, 3)."""
         real = batch[0] if isinstance(batch, tuple) else batch  # fit() may wrap it in a tuple
         batch_size = tf.shape(real)[0]
+        losses = self._train_d(real, batch_size)
+        losses["g_loss"] = self._train_g(real, batch_size)
+        self._update_ema()
+        return losses
 
-        # 1. Discriminator: real images towards label_smoothing (one-sided), fakes towards 0.
-        fake = self.generator(self.rng.normal([batch_size, self.config.z_dim]), training=True)
+    def _train_d(self, real: tf.Tensor, batch_size: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One D step on real vs fresh fakes: the configured loss plus r1_gamma times the R1 penalty."""
+        config = self.config
+        fake = self.generator(self.rng.normal([batch_size, config.z_dim]), training=True)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(self._see(real), training=True)  # (B, 1)
+            seen_real = self._see(real)
+            if config.r1_gamma:
+                real_logits, r1 = r1_penalty(self.discriminator, seen_real)  # (B, 1), scalar
+            else:
+                real_logits = self.discriminator(seen_real, training=True)  # (B, 1)
             fake_logits = self.discriminator(self._see(fake), training=True)  # (B, 1)
-            d_loss = (sigmoid_bce(real_logits, self.config.label_smoothing)
-                      + sigmoid_bce(fake_logits, 0.0))
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+            loss = d_loss(config.loss, real_logits, fake_logits, config.label_smoothing)
+            if config.r1_gamma:
+                loss += config.r1_gamma * r1
+        grads = tape.gradient(loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
+        return {"d_loss": loss, "r1": r1} if config.r1_gamma else {"d_loss": loss}
 
-        # 2. Generator: fresh latents, pushed towards D saying "real" (target 1, no smoothing).
+    def _train_g(self, real: tf.Tensor, batch_size: tf.Tensor) -> tf.Tensor:
+        """One G step on fresh latents against the updated D; a relativistic loss also shows D the reals."""
         z = self.rng.normal([batch_size, self.config.z_dim])  # (B, z_dim)
         with tf.GradientTape() as tape:
-            fake_logits = self.discriminator(self._see(self.generator(z, training=True)),
-                                             training=True)
-            g_loss = sigmoid_bce(fake_logits, 1.0)
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+            fake_logits = self.discriminator(self._see(self.generator(z, training=True)), training=True)
+            real_logits = None
+            if self.config.loss in RELATIVISTIC:  # constant for G: no gradient reaches it through the reals
+                real_logits = self.discriminator(self._see(real), training=True)
+            loss = g_loss(self.config.loss, fake_logits, real_logits)
+        grads = tape.gradient(loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
-        self._update_ema()
-        return {"d_loss": d_loss, "g_loss": g_loss}
+        return loss
 
     def _update_ema(self) -> None:
         """Move the EMA generator towards G; moving BatchNorm statistics are averaged too."""

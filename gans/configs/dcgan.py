@@ -23,6 +23,7 @@ from gans.errors import ConfigError
 
 IMAGE_SIZES = (32, 64, 128)
 PROFILES = ("auto", "cpu", "gpu", "classic")
+LOSSES = ("nonsaturating", "hinge", "ralsgan")  # gans.losses: what each one is
 CONCRETE_PROFILES = ("cpu", "gpu", "classic")
 PRE_PROFILE = "classic"  # what a run recorded before profiles existed was trained with
 # G's last stage keeps this many channels; g_filters doubles per stage above it (classic: fixed 1024).
@@ -61,12 +62,21 @@ class DCGANConfig(TrainingConfig):
     lr_g: float | None = param(None, **LEARNING_RATE, doc="Adam rate of the generator (2e-4)" + _DECIDES)
     beta1: float = param(0.5, **BETA1, doc="Adam's first-moment decay; 0.9 makes GAN training oscillate")
     label_smoothing: float = param(0.9, min=0, max=1, min_exclusive=True,
-                                   doc="target for real images in D's loss (one-sided)")
+                                   doc="target for real images in D's loss (one-sided); only the nonsaturating loss "
+                                       "uses it, hinge and ralsgan ignore it")
     diffaugment: bool | None = param(None, doc="DiffAugment (colour, translation, cutout) on every image D sees "
                                                "(classic off, cpu/gpu on)" + _DECIDES)
     ema_decay: float | None = param(None, min=0, max=1, max_exclusive=True,
                                     doc="e.g. 0.999: keep an EMA copy of G, used for samples and export; 0: none "
                                         "(classic 0, cpu/gpu 0.999)" + _DECIDES)
+    loss: str = param("nonsaturating", choices=LOSSES,
+                      doc='adversarial loss: "nonsaturating" (the DCGAN recipe, the only one using '
+                          'label_smoothing), "hinge" or "ralsgan" (relativistic average least squares)')
+    r1_gamma: float = param(0.0, min=0, max=1000,
+                            doc="weight of the R1 penalty (gamma/2 * |grad D(real)|^2, on the real images as D "
+                                "sees them) in D's loss, every step; 0: off")
+    spectral_norm: bool = param(False, doc="spectral normalisation of D's convs and dense layer (one power "
+                                           "iteration per call); D then has no BatchNorm and every conv a bias")
 
     @property
     def generator_stages(self) -> int:

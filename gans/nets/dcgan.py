@@ -71,16 +71,30 @@ def discriminator_plan(image_size: int, d_filters: int) -> list[tuple[int, int]]
 
 
 def build_discriminator(config: DCGANConfig) -> keras.Model:
-    """Build D: images (B, S, S, 3) in [-1, 1] -> one real/fake logit (B, 1)."""
+    """Build D: images (B, S, S, 3) in [-1, 1] -> one real/fake logit (B, 1).
+
+    With spectral_norm every conv and the dense layer are wrapped in keras' SpectralNormalization
+    (its power-iteration vector is a non-trainable weight, so checkpoints carry it) and D drops its
+    BatchNorm, as SNGAN does: the two fight over the layers' scale. Without BatchNorm every conv has a bias.
+    """
     images = keras.Input(shape=(config.image_size, config.image_size, 3), name="images")
     x = images
     for i, (filters, stride) in enumerate(discriminator_plan(config.image_size, config.d_filters)):
-        first = i == 0
-        x = layers.Conv2D(filters, config.kernel_size, strides=stride, padding="same",
-                          use_bias=first, kernel_initializer=_init(), name=f"conv{i + 1}")(x)
-        if not first:  # no BatchNorm on the input layer: it would normalise away the pixels' scale
+        batch_norm = i > 0 and not config.spectral_norm  # never on the input layer: it would normalise the pixels
+        conv = layers.Conv2D(filters, config.kernel_size, strides=stride, padding="same",
+                             use_bias=not batch_norm, kernel_initializer=_init(), name=f"conv{i + 1}")
+        x = _spectral(conv, config)(x)
+        if batch_norm:
             x = _batch_norm(f"conv{i + 1}_bn")(x)
         x = layers.LeakyReLU(LEAK)(x)  # (B, h, w, filters)
     x = layers.Flatten()(x)  # (B, 8 * 8 * last_filters)
-    logit = layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logit")(x)
+    dense = layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logit")
+    logit = _spectral(dense, config)(x)
     return keras.Model(images, logit, name="discriminator")
+
+
+def _spectral(layer: layers.Layer, config: DCGANConfig) -> layers.Layer:
+    """Return layer wrapped in SpectralNormalization when the config asks for it, else layer itself."""
+    if not config.spectral_norm:
+        return layer
+    return layers.SpectralNormalization(layer, power_iterations=1, name=f"{layer.name}_sn")

@@ -30,6 +30,8 @@ pytestmark = pytest.mark.slow
 
 TINY = {"image_size": 32, "g_filters": 32, "d_filters": 8, "kernel_size": 4, "batch_size": 8, "z_dim": 16,
         "sample_every_steps": 1000, "checkpoint_every_epochs": 1, "seed": 3}
+# uploads whose training split (after the 10% held out, gans.holdout) is 320 and 160 images: 40 and 20 steps
+TRAINED_320, TRAINED_160 = 355, 177
 WIDER = {"g_filters": 64, "d_filters": 16}  # slower steps, so that "during epoch 2" is a wide enough window
 FAST_LEASES = {"CATGAN_LEASE_SECONDS": "3", "CATGAN_HEARTBEAT_SECONDS": "0.5", "CATGAN_SWEEP_INTERVAL_SECONDS": "0.5",
                "CATGAN_QUEUED_GRACE_SECONDS": "1"}
@@ -51,7 +53,7 @@ def _versions(client: FlaskClient, name: str) -> list[int]:
 def test_a_killed_worker_s_job_is_resumed_by_the_next_from_its_checkpoint(
         client: FlaskClient, env: dict[str, str], tmp_path: Path) -> None:
     env = env | FAST_LEASES
-    job = _train(client, images=320, epochs=3, name="survivor", **WIDER)  # 40 steps an epoch
+    job = _train(client, images=TRAINED_320, epochs=3, name="survivor", **WIDER)  # 40 steps an epoch
     with sweeper_process(env, tmp_path / "sweeper.log"):
         with worker_process(env, tmp_path / "killed.log") as doomed:
             running = wait_for(client, job["id"], lambda j: (j["progress"].get("step") or 0) > 42)  # in epoch 2
@@ -79,7 +81,7 @@ def test_a_killed_worker_s_job_is_resumed_by_the_next_from_its_checkpoint(
 
 def test_a_duplicate_delivery_of_a_running_job_is_dropped(client: FlaskClient, env: dict[str, str],
                                                           settings: Settings, tmp_path: Path) -> None:
-    job = _train(client, images=160, epochs=2, name="once")
+    job = _train(client, images=TRAINED_160, epochs=2, name="once")
     with worker_process(env, tmp_path / "first.log"):
         wait_for(client, job["id"], lambda j: (j["progress"].get("step") or 0) > 2)
         enqueue_job(make_celery(settings), job["id"], "train")  # what a visibility-timeout redelivery does
@@ -132,7 +134,7 @@ def _restart_broker_empty(backend: Backend) -> subprocess.Popen[bytes] | None:
 @pytest.mark.parametrize("backend", ["server"], indirect=True)
 def test_dropped_database_connections_do_not_fail_a_running_job(
         client: FlaskClient, env: dict[str, str], backend: Backend, tmp_path: Path) -> None:
-    job = _train(client, images=160, epochs=3, name="steady")
+    job = _train(client, images=TRAINED_160, epochs=3, name="steady")
     admin = create_engine(backend.database_url, isolation_level="AUTOCOMMIT")
     killed = 0
     with worker_process(env, tmp_path / "worker.log"):

@@ -55,7 +55,7 @@ def _written(settings: Settings, sessions: sessionmaker[Session], job_id: int) -
 def test_a_worker_whose_lease_was_taken_writes_nothing_more(
         client: FlaskClient, env: dict[str, str], settings: Settings, sessions: sessionmaker[Session],
         tmp_path: Path) -> None:
-    upload = client.post("/v1/datasets", data={"file": (io.BytesIO(image_zip(320, size=32)), "cats.zip")},
+    upload = client.post("/v1/datasets", data={"file": (io.BytesIO(image_zip(355, size=32)), "cats.zip")},  # 320 trained, 35 held out
                          content_type="multipart/form-data")
     assert upload.status_code == 201, upload.get_json()
     job_id = submit(client, {"type": "train", "model": "dcgan", "dataset": upload.get_json()["id"],

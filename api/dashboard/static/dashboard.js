@@ -69,12 +69,12 @@ function lineChart(svg, series, domain) {
   const [x0, x1] = d.x, [y0, y1] = d.y;
   const sx = (x) => L + (x - x0) / ((x1 - x0) || 1) * (W - L - R);
   const sy = (y) => H - B - (y - y0) / ((y1 - y0) || 1) * (H - T - B);
-  for (let i = 0; i <= 4; i++) {
-    const y = y0 + (y1 - y0) * i / 4, x = x0 + (x1 - x0) * i / 4;
+  ticks(y0, y1, 5).forEach((y) => {
     el("line", { x1: L, x2: W - R, y1: sy(y), y2: sy(y), stroke: "currentColor", opacity: .12 });
-    el("text", { x: L - 6, y: sy(y) + 4, "text-anchor": "end", "font-size": 11, fill: "currentColor", opacity: .6 }, y.toPrecision(3));
-    el("text", { x: sx(x), y: H - 8, "text-anchor": "middle", "font-size": 11, fill: "currentColor", opacity: .6 }, Math.round(x));
-  }
+    el("text", { x: L - 6, y: sy(y) + 4, "text-anchor": "end", "font-size": 11, fill: "currentColor", opacity: .6 }, Number(y.toPrecision(3)));
+  });
+  ticks(x0, x1, 6).filter(Number.isInteger).forEach((x) =>
+    el("text", { x: sx(x), y: H - 8, "text-anchor": "middle", "font-size": 11, fill: "currentColor", opacity: .6 }, x));
   series.forEach((s) => {
     if (!s.points.length) return;
     const path = s.points.map(([x, y], i) => `${i ? "L" : "M"}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join("");
@@ -83,13 +83,23 @@ function lineChart(svg, series, domain) {
   });
 }
 
+// Round values (1, 2 or 5 times a power of ten) for about `count` ticks over [a, b], to label an axis with.
+function ticks(a, b, count) {
+  const raw = (b - a) / count || Math.abs(a) || 1, magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).reduce((best, s) => (Math.abs(Math.log(s / raw)) < Math.abs(Math.log(best / raw)) ? s : best));
+  const out = [];
+  for (let v = Math.ceil(a / step) * step; v <= b + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
 function chartDomain(series) {
   const pts = series.flatMap((s) => s.points);
   if (!pts.length) return { x: [0, 1], y: [0, 1] };
   const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
-  let y0 = Math.min(...ys), y1 = Math.max(...ys);
+  let y0 = Math.min(...ys), y1 = Math.max(...ys), x0 = Math.min(...xs), x1 = Math.max(...xs);
   const pad = (y1 - y0) * 0.08 || Math.abs(y1) * 0.1 || 1;
-  return { x: [Math.min(...xs), Math.max(...xs)], y: [y0 - pad, y1 + pad] };
+  if (x0 === x1) { x0 -= 1; x1 += 1; }  // one step: its point in the middle, not on the y axis
+  return { x: [x0, x1], y: [y0 - pad, y1 + pad] };
 }
 
 const series = (points, field) => points.filter((p) => p[field] !== null && p[field] !== undefined).map((p) => [p.step, p[field]]);
@@ -154,7 +164,7 @@ const pages = {
       const sheets = (await api("GET", `/jobs/${id}/artifacts?kind=sample_grid&limit=1000`)).items;
       if (sheets.length) {
         const newest = sheets[sheets.length - 1], url = contentUrl(newest) + "?v=" + newest.sha256.slice(0, 12);
-        if (url !== lastSheet) { $("#sheet").src = url; lastSheet = url; $("#sheet-step").textContent = `step ${newest.info.step ?? "?"}`; renderStrip(sheets); }
+        if (url !== lastSheet) { $("#sheet").src = url; $("#sheet").hidden = false; $("#no-sheet")?.remove(); lastSheet = url; $("#sheet-step").textContent = `step ${newest.info.step ?? "?"}`; renderStrip(sheets); }
       }
       if (TERMINAL.has(job.status)) {
         if (!wasTerminal) location.reload();  // checkpoints, artifacts and the outcome, as the server renders them

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound
@@ -108,8 +108,17 @@ def add_checkpoint(*, session: Session, job_id: int, step: int, epoch: int, path
     checkpoint = Checkpoint(job_id=job_id, step=step, epoch=epoch, path=path, metrics=metrics, digest=digest)
     session.add(checkpoint)
     session.flush()
+    _describe_best_copy(session, checkpoint)
     record_checkpoint(session, checkpoint)
     return checkpoint
+
+
+def _describe_best_copy(session: Session, checkpoint: Checkpoint) -> None:
+    """Give the best copy of this step (saved when quality was measured, before the step's own checkpoint was
+    recorded) the epoch and metrics of the step's checkpoint."""
+    session.execute(update(Checkpoint).where(
+        Checkpoint.job_id == checkpoint.job_id, Checkpoint.step == checkpoint.step, Checkpoint.best.is_(True),
+        Checkpoint.id != checkpoint.id).values(epoch=checkpoint.epoch, metrics=checkpoint.metrics))
 
 
 def mark_checkpoints(*, session: Session, job_id: int, kept: list[str], best: str | None,

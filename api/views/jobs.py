@@ -8,9 +8,11 @@ from typing import Any
 from flask import Response, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
+
 from api import auth
 from api.context import context, transaction
 from api.idempotency import HEADER_DOC, forget, idempotent, remember
+from api.paging import page_of_job
 from api.presenters import present_artifact, present_checkpoint, present_jobs
 from api.result_zip import flat_result, shards_result
 from api.schemas import (
@@ -133,10 +135,7 @@ def cancel_job(job_id: int) -> ResponseReturnValue:
 @blp.response(200, ArtifactPageSchema)
 def list_artifacts(job_id: int, **query: Any) -> ResponseReturnValue:
     """The files a job produced, oldest first, a page at a time (follow `next_cursor`)."""
-    with transaction() as session:
-        service.get_job(session=session, job_id=job_id, owner=auth.scope())
-        items, next_cursor = job_outputs.page_artifacts(session=session, job_id=job_id, **query)
-        return {"items": [present_artifact(a) for a in items], "next_cursor": next_cursor}
+    return page_of_job(job_id, job_outputs.page_artifacts, present_artifact, **query)
 
 
 @blp.route("/<int:job_id>/checkpoints", methods=["GET"])
@@ -144,10 +143,7 @@ def list_artifacts(job_id: int, **query: Any) -> ResponseReturnValue:
 @blp.response(200, CheckpointPageSchema)
 def list_checkpoints(job_id: int, **query: Any) -> ResponseReturnValue:
     """The checkpoints a train job recorded, oldest first, a page at a time (follow `next_cursor`)."""
-    with transaction() as session:
-        service.get_job(session=session, job_id=job_id, owner=auth.scope())
-        items, next_cursor = job_outputs.page_checkpoints(session=session, job_id=job_id, **query)
-        return {"items": [present_checkpoint(c) for c in items], "next_cursor": next_cursor}
+    return page_of_job(job_id, job_outputs.page_checkpoints, present_checkpoint, **query)
 
 
 @blp.route("/<int:job_id>/resume", methods=["POST"])

@@ -10,9 +10,9 @@ from marshmallow import Schema, fields
 
 from api import auth
 from api.context import transaction
+from api.paging import page_of_job
 from api.schemas import PageQuerySchema, Timestamp
 from core.models import WebhookDelivery
-from core.services import jobs
 from core.services import webhooks as service
 
 NO_STORE = {"Cache-Control": "no-store"}  # a secret is kept by no cache
@@ -69,7 +69,4 @@ def rotate_secret() -> ResponseReturnValue:
 @blp.response(200, DeliveryPageSchema)
 def list_deliveries(job_id: int, **query: Any) -> ResponseReturnValue:
     """Every attempt to deliver the job's webhook messages, oldest first, a page at a time (follow `next_cursor`)."""
-    with transaction() as session:
-        jobs.get_job(session=session, job_id=job_id, owner=auth.scope())
-        items, next_cursor = service.page_deliveries(session=session, job_id=job_id, **query)
-        return {"items": [present_delivery(d) for d in items], "next_cursor": next_cursor}
+    return page_of_job(job_id, service.page_deliveries, present_delivery, **query)

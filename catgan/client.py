@@ -26,12 +26,19 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import requests
 
+from catgan.client_errors import (
+    TERMINAL,
+    CatganApiError,
+    CatganConnectionError,
+    RetryPolicy,
+    error_of,
+    is_safe,
+)
 from catgan.client_types import (
     Artifact,
     Checkpoint,
@@ -47,59 +54,6 @@ from catgan.sse import Event
 from catgan.uploads import MultipartBody, zipped_folder
 
 __all__ = ["TERMINAL", "CatganApiError", "CatganClient", "CatganConnectionError", "Event", "Json", "RetryPolicy"]
-
-TERMINAL = {"succeeded", "failed", "cancelled"}
-# POST paths the server deduplicates by Idempotency-Key (or that are idempotent anyway): safe after a lost answer
-SAFE_POSTS = ("/v1/jobs", "/v1/datasets")
-SAFE_POST_SUFFIXES = ("/cancel",)
-
-
-class CatganApiError(Exception):
-    """An error response: HTTP status, machine-readable code, message and field errors."""
-
-    def __init__(self, status: int, code: str, message: str, fields: Json | None = None) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
-
-
-class CatganConnectionError(Exception):
-    """The service could not be reached (refused, reset, timed out) after the allowed retries."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently to retry: `attempts` in all, backoff doubling from `backoff` to `max_delay`."""
-
-    attempts: int = 5
-    backoff: float = 0.5
-    max_delay: float = 30.0
-
-    def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        """Seconds to wait before attempt `attempt + 1`: the server's Retry-After when it gave one."""
-        if retry_after is not None:
-            try:
-                return min(max(float(retry_after), 0.0), self.max_delay)
-            except ValueError:
-                pass  # an HTTP date: fall back to our own backoff
-        return min(self.backoff * 2**attempt, self.max_delay)
-
-
-def error_of(response: requests.Response) -> CatganApiError:
-    """The API error an error response carries (or a generic one for a proxy's page)."""
-    try:
-        error = response.json()["error"]
-        if not isinstance(error, dict):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        error = {"code": "http_error", "message": f"HTTP {response.status_code}: {response.text[:200].strip()}"}
-    return CatganApiError(response.status_code, error.get("code", "error"), error.get("message", ""),
-                          error.get("fields"))
-
-
-def _is_safe(method: str, path: str) -> bool:
-    route = path.split("?", 1)[0]
-    return method != "POST" or route in SAFE_POSTS or route.endswith(SAFE_POST_SUFFIXES)
-
 
 class CatganClient:
     """Calls the API at `base_url` (e.g. http://127.0.0.1:8000) with the API key `token` (None: auth is off)."""
@@ -129,7 +83,7 @@ class CatganClient:
                 response = self.http.request(method, self.base_url + path, timeout=self.timeout,
                                              headers=headers | extra.pop("headers", {}), **kwargs, **extra)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if last or not _is_safe(method, path):
+                if last or not is_safe(method, path):
                     raise CatganConnectionError(f"cannot reach {self.base_url}: {_reason(exc)}") from exc
                 self.sleep(self.retry.delay(attempt))
                 continue

@@ -30,7 +30,7 @@ CLI = ROOT / "catgan" / "cli.py"
 ROLE_CODE = {
     "api.txt": (["api", "core", "migrations", "catgan/wsgi.py"], [CLI]),
     "worker.txt": (["worker", "serving", "gans", "core"], [CLI]),
-    "client.txt": (["catgan/client.py"], [CLI]),
+    "client.txt": (["catgan/client.py", "catgan/client_errors.py"], [CLI]),
 }
 # OpenCV is not here: the API finds cat faces in uploaded photos (core.faces), with the headless wheel
 HEAVY = re.compile(r"^(tensorflow|keras|tensorboard|nvidia-|jax|tensorflow-serving-api)")

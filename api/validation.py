@@ -14,8 +14,8 @@ from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
 from werkzeug.routing import ValidationError as NoMatch
 
 from api.errors import describe_fields
-from api.schemas import MAX_ID
 from core.errors import InvalidInput, UnsupportedMediaType
+from core.models import MAX_ID
 
 
 class StrictJSONProvider(DefaultJSONProvider):

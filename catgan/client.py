@@ -168,7 +168,7 @@ class CatganClient:
     # -- jobs ----------------------------------------------------------------------------------------------------
 
     def submit(self, body: Json) -> Job:
-        """POST any job body (see api/schemas.py JobCreateSchema) as it is."""
+        """POST any job body (see api/schemas/requests.py JobCreateSchema) as it is."""
         return self._json("POST", "/v1/jobs", json=body)
 
     def train(self, dataset: int, *, model: str = "dcgan", params: Json | None = None,

@@ -1,4 +1,4 @@
-"""The shapes the catgan API answers with (api/schemas.py), as TypedDicts for the client's callers.
+"""The shapes the catgan API answers with (api/schemas/responses.py), as TypedDicts for the client's callers.
 
 They are plain dicts at run time: fields a newer server adds pass through untouched (forward compatible),
 and `total=False` because a field may be missing from an older server's answer.

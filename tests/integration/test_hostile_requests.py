@@ -9,8 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.schemas import MAX_ID
-from core.models import Job
+from core.models import MAX_ID, Job
 from tests.support.http import count_rows, expect_error, upload
 from tests.support.images import image_zip
 

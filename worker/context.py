@@ -9,8 +9,8 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import make_engine, make_session_factory
-from core.models_catalog import register_extra_models
 from core.events import install_event_sinks, make_event_sinks
+from core.models_catalog import register_extra_models
 from core.settings import Settings
 from serving.repository import ModelRepository
 

@@ -7,7 +7,8 @@ is today's default, run twice (seeds 0 and 1) so the table shows how far two run
 land apart: a variant helps measurably only if it beats both by more than they differ. The training
 time is split into rounds that alternate between the variants, so the machine's drift (other processes)
 hits all alike; each variant trains for the same wall time (steps, data and its own extra work such as
-R1's double back-propagation included; the first step, which traces the graph, is not counted). At the
+R1's double back-propagation included; the first step, which traces the graph, is not counted), to
+within its last step: a round that ran long is made up for in the next. At the
 end each variant's sampler (its EMA generator) makes `--samples` images from fixed latents, compared
 with as many held-out faces by the sliced Wasserstein distance, beside the floor (training vs held-out
 faces): swd_ratio = swd_mean / swd_floor, 1.0 being as close as real cats get. Constant learning rates
@@ -57,6 +58,7 @@ class Variant:
     step: Any = None
     batches: Any = None
     seconds: float = 0.0
+    slowest: float = 0.0  # the longest step, to tell a stalled machine from a slow variant
     steps: int = 0
     losses: dict[str, float] = field(default_factory=dict)
 
@@ -73,12 +75,14 @@ class Variant:
         self.losses = {k: float(v) for k, v in self.step(next(self.batches)).items()}
         self.steps += 1
 
-    def train_for(self, seconds: float) -> None:
-        """Train whole steps until `seconds` of wall time have passed, adding them to the total."""
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds:
+    def train_until(self, total_seconds: float) -> None:
+        """Train whole steps until this variant has trained `total_seconds` in all (a long round is made up for)."""
+        while self.seconds < total_seconds:
+            start = time.perf_counter()
             self._train_one()
-        self.seconds += time.perf_counter() - start
+            took = time.perf_counter() - start
+            self.seconds += took
+            self.slowest = max(self.slowest, took)
 
 
 def variant_config(options: dict[str, Any]) -> DCGANConfig:
@@ -96,6 +100,7 @@ def measure(variants: list[Variant], data: Path, samples: int) -> list[dict[str,
             floor = swd_summary(trained_on_images(data, IMAGE_SIZE, 3, len(real), seed), real, seed=seed)["swd_mean"]
         swd = swd_summary(real, generated, seed=seed)["swd_mean"]
         rows.append({"variant": v.name, "steps": v.steps, "seconds": round(v.seconds, 1),
+                     "slowest_step": round(v.slowest, 2),
                      "images_per_second": round(v.config.batch_size * (v.steps - 1) / max(v.seconds, 1e-9), 1),
                      "swd_mean": round(swd, 4), "swd_floor": round(floor, 4), "swd_ratio": round(swd / floor, 3),
                      "last_losses": {k: round(x, 4) for k, x in v.losses.items()}})
@@ -124,9 +129,9 @@ def main() -> None:
     variants = [Variant(name, variant_config(options)) for name, options in chosen.items()]
     for v in variants:
         v.start(args.data)
-    for _ in range(args.rounds):
+    for round_index in range(1, args.rounds + 1):
         for v in variants:
-            v.train_for(args.minutes * 60 / args.rounds)
+            v.train_until(args.minutes * 60 * round_index / args.rounds)
     rows = measure(variants, args.data, args.samples)
     print(f"dcgan cpu profile, {IMAGE_SIZE} px, {args.minutes} min of training per variant in {args.rounds} "
           f"alternating rounds; SWD of {args.samples} samples vs held-out faces")

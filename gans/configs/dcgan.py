@@ -71,12 +71,16 @@ class DCGANConfig(TrainingConfig):
                                         "(classic 0, cpu/gpu 0.999)" + _DECIDES)
     loss: str = param("nonsaturating", choices=LOSSES,
                       doc='adversarial loss: "nonsaturating" (the DCGAN recipe, the only one using '
-                          'label_smoothing), "hinge" or "ralsgan" (relativistic average least squares)')
+                          'label_smoothing), "hinge" or "ralsgan" (relativistic average least squares); '
+                          'measured: no gain at equal wall time in 1-minute runs (MODELS.md)')
     r1_gamma: float = param(0.0, min=0, max=1000,
                             doc="weight of the R1 penalty (gamma/2 * |grad D(real)|^2, on the real images as D "
-                                "sees them) in D's loss, every step; 0: off")
+                                "sees them) in D's loss, every step; 0: off. Measured: no gain at equal wall time "
+                                "in 1.5-minute runs (MODELS.md)")
     spectral_norm: bool = param(False, doc="spectral normalisation of D's convs and dense layer (one power "
-                                           "iteration per call); D then has no BatchNorm and every conv a bias")
+                                           "iteration per call); D then has no BatchNorm and every conv a bias. "
+                                           "Measured: no gain beyond seed noise at equal wall time in "
+                                           "1.5-minute runs (MODELS.md)")
 
     @property
     def generator_stages(self) -> int:

@@ -49,7 +49,9 @@ def test_a_train_job_is_stored_complete_then_sent_by_name_as_json(client: FlaskC
                                                                    dataset_id: int) -> None:
     job = _train(client, dataset_id, epochs=2, seed=3)
     assert job["status"] == "queued" and job["type"] == "train" and job["dataset"] == dataset_id
-    assert job["params"]["epochs"] == 2 and job["params"]["lr_d"] == 5e-5 and job["params"]["seed"] == 3
+    assert job["params"]["epochs"] == 2 and job["params"]["seed"] == 3 and job["params"]["beta1"] == 0.5
+    # the profile's fields are stored as "the profile decides" (None); the worker records what it picked
+    assert job["params"]["profile"] == "auto" and job["params"]["lr_d"] is None
     assert job["params"]["model_name"] == "dcgan-d"
     [message] = _queued_messages(settings, "train")
     assert message["content-type"] == "application/json"

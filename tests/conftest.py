@@ -11,11 +11,21 @@ from pathlib import Path
 
 import pytest
 
+from gans import registry
 from tests.support.images import write_images
 
 SERVER_REDIS = os.environ.get("CATGAN_TEST_REDIS", "redis://127.0.0.1:6379/13")
 SERVER_POSTGRES = os.environ.get("CATGAN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _models_registered_by_a_test_are_forgotten() -> Iterator[None]:
+    """An app built with CATGAN_EXTRA_MODELS registers them process-wide; the next test starts without them."""
+    before = set(registry.model_names())
+    yield
+    for name in set(registry.model_names()) - before:
+        registry.unregister(name)
 
 
 @pytest.fixture

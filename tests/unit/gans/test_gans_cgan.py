@@ -246,4 +246,4 @@ def test_train_gan_trains_and_resumes_the_cgan_exactly(shapes_dir: Path, tmp_pat
     for a, b in zip(straight.model.generator.get_weights(), resumed.model.generator.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     sheet = Image.open(io.BytesIO(resuming.sheets[-1][0]))
-    assert sheet.size == (8 * 28, 3 * 28) and sheet.mode == "L"  # 8 per class, one row per class
+    assert sheet.size == (3 * 8 * 28, 3 * 3 * 28) and sheet.mode == "L"  # 8 per class, a row per class, x3 to >= 512 px

@@ -229,7 +229,7 @@ def test_trains_and_resumes_through_the_generic_trainer(photo_dir: Path, tmp_pat
     gans.train.train_gan(SPEC, dataclasses.replace(config, max_steps=2), photo_dir, tmp_path / "run", first)
     assert all(math.isfinite(p.g_loss) and math.isfinite(p.d_loss) for p in first.progress)
     sheet = Image.open(io.BytesIO(first.grids[-1][0]))
-    assert sheet.size == (3 * 64, 4 * 64)  # input | output | target, 4 pairs
+    assert sheet.size == (3 * 3 * 64, 3 * 4 * 64)  # input | output | target, 4 pairs, x3 to >= 512 px wide
     second = StubHooks()
     resumed = gans.train.train_gan(SPEC, config, photo_dir, tmp_path / "run", second)
     assert [p.step for p in second.progress] == [3]

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
-import keras
 import tensorflow as tf
 
-from gans.errors import ConfigError
 from tests.support.broken_step import BUG
 from tests.support.broken_step.declaration import DECLARATION
 from tests.support.tiny_cgan import spec as tiny
-from tests.support.tiny_cgan.declaration import TinyCGANConfig
 
 
 class BrokenStep(tiny.TinyCGAN):
@@ -22,15 +20,5 @@ class BrokenStep(tiny.TinyCGAN):
         raise ValueError(BUG)
 
 
-def build(config: TinyCGANConfig) -> BrokenStep:
-    """Build and compile as tiny-cgan does (weights seeded), with the broken step."""
-    config.validate()
-    if not config.class_names:
-        raise ConfigError("class_names is empty: fill it from the data first")
-    keras.utils.set_random_seed(config.seed)
-    model = BrokenStep(config)
-    model.compile(d_optimizer=keras.optimizers.Adam(config.lr_d), g_optimizer=keras.optimizers.Adam(config.lr_g))
-    return model
-
-
-SPEC = dataclasses.replace(tiny.SPEC, declaration=DECLARATION, build=build)
+SPEC = dataclasses.replace(tiny.SPEC, declaration=DECLARATION,
+                           build=functools.partial(tiny.build, model_type=BrokenStep))

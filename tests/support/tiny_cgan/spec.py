@@ -64,13 +64,13 @@ class TinyCGAN(TwoPlayerGAN):
         return {"d_loss": d_loss, "g_loss": g_loss}
 
 
-def build(config: TinyCGANConfig) -> TinyCGAN:
+def build(config: TinyCGANConfig, model_type: type[TinyCGAN] = TinyCGAN) -> TinyCGAN:
     """Build and compile with seeded weights; the classes must be filled from the data first."""
     config.validate()
     if not config.class_names:
         raise ConfigError("class_names is empty: fill it from the data first")
     keras.utils.set_random_seed(config.seed)
-    model = TinyCGAN(config)
+    model = model_type(config)
     model.compile(d_optimizer=keras.optimizers.Adam(config.lr_d), g_optimizer=keras.optimizers.Adam(config.lr_g))
     return model
 

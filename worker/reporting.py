@@ -6,6 +6,7 @@ holds the job's lease: a worker that stalled past its lease (a paused VM) and wa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -55,11 +56,13 @@ class JobReporter:
         self._cancelled = False
 
     def progress(self, progress: TrainProgress | BulkProgress, *, force: bool = False,
-                 metrics: dict[str, Any] | None = None) -> None:
-        """Write progress if the interval has passed (or `force`)."""
-        if force or self._progress.ready():
-            self.write(lambda session: jobs.record_progress(session=session, job_id=self.job_id,
-                                                            progress=to_json(progress), metrics=metrics), "progress")
+                 metrics: dict[str, Any] | None = None, sample: bool = True) -> bool:
+        """Write progress if the interval has passed (or `force`); True if written. `sample`: keep it on the curves."""
+        if not (force or self._progress.ready()):
+            return False
+        self.write(lambda session: jobs.record_progress(session=session, job_id=self.job_id, progress=to_json(progress),
+                                                        metrics=metrics, sample=sample), "progress")
+        return True
 
     def interrupted(self) -> bool:
         """The job must stop now: cancelled by a user, this worker is shutting down, or it lost the lease."""
@@ -121,13 +124,30 @@ class TrainingReporter(JobReporter, TrainingHooks):
         super().__init__(ctx, job_id)
         self.quality: dict[str, float] = {}
         self.warnings: list[str] = []
+        self._last: TrainProgress | None = None  # the trainer's newest report
+        self._written: TrainProgress | None = None  # the newest one written
 
     def on_progress(self, progress: Progress) -> None:
-        """Publish the trainer's report as the job's TrainProgress (the last step's is always written)."""
+        """Publish the trainer's report as the job's TrainProgress (the run's last report is always written)."""
         record = TrainProgress(epoch=progress.epoch, step=progress.step, total_steps=progress.total_steps,
                                g_loss=progress.g_loss, d_loss=progress.d_loss,
                                images_per_second=progress.images_per_second, eta_seconds=progress.eta_seconds)
-        self.progress(record, force=record.step >= record.total_steps)
+        self._last = record
+        if self.progress(record, force=record.step >= record.total_steps):
+            self._written = record
+
+    def end_progress(self, *, finished: bool) -> None:
+        """Write the run's newest report if the throttle held it back; a finished run's bar is full (a time
+        budget may end it before the step it expected)."""
+        last = self._last
+        if last is None or lease_lost():
+            return  # nothing reported, or no longer this worker's to write
+        if finished:
+            last = dataclasses.replace(last, total_steps=last.step, eta_seconds=0.0)
+        if last != self._written:
+            written_step = self._written.step if self._written else None
+            self.progress(last, force=True, sample=last.step != written_step)
+            self._written = last
 
     def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float],
                       digest: str | None = None) -> None:

@@ -105,15 +105,16 @@ def resume_job(*, session: Session, job_id: int, owner: str | None = None) -> Jo
 
 
 def record_progress(*, session: Session, job_id: int, progress: dict[str, Any],
-                    metrics: dict[str, Any] | None = None) -> None:
-    """Store the latest progress (and metrics) of a running job."""
+                    metrics: dict[str, Any] | None = None, sample: bool = True) -> None:
+    """Store the latest progress (and metrics) of a running job; `sample`: also keep it on the curves."""
     values: dict[str, Any] = {"progress": progress}
     if metrics is not None:
         values["metrics"] = metrics
     row = session.execute(update(Job).where(Job.id == job_id).values(**values)
                           .returning(Job.owner, Job.status)).first()
     record_progress_event(session, job_id=job_id, row=row, progress=progress)  # sent when this commits
-    record_sample(session=session, job_id=job_id, progress=progress)  # the curves keep every report
+    if sample:
+        record_sample(session=session, job_id=job_id, progress=progress)  # the curves keep every report
 
 
 def is_cancel_requested(*, session: Session, job_id: int) -> bool:

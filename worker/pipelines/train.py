@@ -46,6 +46,7 @@ def _train(ctx: WorkerContext, job: ClaimedJob) -> None:
     result = train_gan(spec, config, job.data_dir, ctx.settings.checkpoint_dir / f"job-{job.id}", reporter,
                        init_from=init_from, inception_weights=str(weights) if weights else None)
     metrics = reporter.final_metrics(result)
+    reporter.end_progress(finished=not result.stopped)
     if result.stopped:  # handed back (the next worker resumes from the checkpoint just saved), or cancelled
         end_interrupted(ctx, job.id, JobType.TRAIN, error="cancelled by request; checkpoints kept", metrics=metrics,
                         on_cancel=lambda: record_evolution(reporter))

@@ -140,9 +140,9 @@ class Child:
         self.log.close()
 
 
-def write_result(out: Path, result: dict[str, Any]) -> Path:
-    """Write one run's JSON as out/<UTC time>.json and return its path."""
+def write_result(out: Path, result: dict[str, Any], prefix: str = "") -> Path:
+    """Write one run's JSON as out/<prefix><UTC time>.json and return its path."""
     out.mkdir(parents=True, exist_ok=True)
-    path = out / (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + ".json")
+    path = out / (prefix + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + ".json")
     path.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n")
     return path

@@ -96,19 +96,19 @@ def render_text(result: dict[str, Any]) -> str:
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
 
 
-def rewrite(benchmarks: Path, section: str) -> None:
+def rewrite(benchmarks: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
     """Replace what lies between the markers of `benchmarks` with `section`; ValueError if they are missing."""
     text = benchmarks.read_text()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{benchmarks} has no generated section: add the lines\n{BEGIN}\n{END}\nwhere it belongs")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    benchmarks.write_text(f"{head}{BEGIN}\n{section}{END}{tail}")
+    if begin not in text or end not in text:
+        raise ValueError(f"{benchmarks} has no generated section: add the lines\n{begin}\n{end}\nwhere it belongs")
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    benchmarks.write_text(f"{head}{begin}\n{section}{end}{tail}")
 
 
 def newest_result(folder: Path = RESULTS) -> Path:
     """The newest run's JSON in `folder`."""
-    found = sorted(folder.glob("*.json"))
+    found = sorted(p for p in folder.glob("*.json") if not p.name.startswith("quality-"))  # those: bench.quality
     if not found:
         raise SystemExit(f"no results in {folder}: run `python -m bench` first")
     return found[-1]

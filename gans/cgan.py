@@ -11,6 +11,10 @@ An empty tuple means "not resolved yet": it passes validate() (so the API can ch
 before the data is unpacked), but build() refuses it, and the data functions refuse a folder
 whose classes differ from it (label ids must mean the same thing across a resume and export).
 The export's metadata.json lists `classes`, so a generate job maps {"tabby": 10} to label ids.
+
+Held-out split: one rule for the whole folder (gans.holdout over all its image files, see
+gans.labelled). Training never reads a held-out file; the SWD compares G's images with the held-out
+images (for their labels), and the trainer reports the floor (training vs held-out) beside it.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from gans.configs.cgan import DECLARATION, CGANConfig
 from gans.errors import ConfigError, DatasetError
 from gans.export import export_declared, to_uint8
 from gans.grid import image_grid
-from gans.labelled import class_names, count_labelled, labelled_dataset, labelled_sample
+from gans.labelled import class_names, count_labelled_training, labelled_dataset, labelled_sample
 from gans.losses import sigmoid_bce
 from gans.nets.cgan import build_discriminator, build_generator
 from gans.spec import ModelSpec
@@ -104,9 +108,9 @@ def _check_classes(config: CGANConfig, data_dir: str | Path) -> None:
 
 
 def count_examples(config: CGANConfig, data_dir: str | Path) -> int:
-    """Return the images per epoch, after checking the classes and that one batch fits."""
+    """Return the training images per epoch (held-out ones left out), after checking the classes and the batch."""
     _check_classes(config, data_dir)
-    return check_batch_fits(sum(count_labelled(data_dir).values()), config.batch_size, data_dir)
+    return check_batch_fits(count_labelled_training(data_dir, config.class_names), config.batch_size, data_dir)
 
 
 def epoch_dataset(config: CGANConfig, data_dir: str | Path, epoch: int) -> tf.data.Dataset:
@@ -141,13 +145,22 @@ def generate(model: CGAN, z: np.ndarray, label: np.ndarray) -> np.ndarray:
 
 def quality_images(model: CGAN, config: CGANConfig, data_dir: str | Path,
                    n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (real, generated) uint8 sets for the SWD: n real images and G's images for their labels."""
+    """Return (real, generated) uint8 sets for the SWD: n held-out images (training images when the folder holds
+    none out) and G's images for their labels.
+    """
     real, label = labelled_sample(data_dir, config.image_size, n, config.seed, config.channels,
                                   classes=config.class_names)
     if len(real) == 0:
         raise DatasetError(f"no decodable images in {data_dir}")
     z = tf.random.stateless_normal((len(label), config.z_dim), seed=[config.seed, 11]).numpy()
     return to_uint8(real).numpy(), generate(model, z, label)
+
+
+def training_images(config: CGANConfig, data_dir: str | Path, n: int) -> np.ndarray:
+    """Return up to n uint8 training images across classes, a fixed sample: the real-vs-real floor's other set."""
+    real, _ = labelled_sample(data_dir, config.image_size, n, config.seed, config.channels,
+                              classes=config.class_names, part="train")
+    return to_uint8(real).numpy()
 
 
 def serve_labels(generator: keras.Model, num_classes: int) -> Any:
@@ -172,4 +185,4 @@ def export_cgan(model: CGAN, config: CGANConfig, export_dir: str | Path, metadat
 
 SPEC = ModelSpec(declaration=DECLARATION, build=build_cgan, count_examples=count_examples,
                  epoch_dataset=epoch_dataset, sample_inputs=sample_inputs, sample_sheet=sample_sheet,
-                 quality_images=quality_images, export=export_cgan)
+                 quality_images=quality_images, export=export_cgan, training_images=training_images)

@@ -9,12 +9,18 @@ classes. Batches are (images (B, S, S, C) float32 in [-1, 1], labels (B,) int32)
 gans.data.load_image; a file that fails to decode is skipped. As with
 gans.data.image_folder_dataset, the order depends only on (seed, epoch), so a resumed run replays
 exactly the batches an uninterrupted one would have seen.
+
+The held-out split (gans.holdout) is decided once for the whole folder, over all its image files,
+as for an unlabelled folder: training batches never read a held-out file, and the quality sample
+reads the held-out files when the folder holds any out (else the training files). A class keeps
+its label id even when all of its few images are held out; it is then only never trained on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import tensorflow as tf
@@ -22,6 +28,9 @@ import tensorflow as tf
 from gans.configs.cgan import MIN_CLASSES
 from gans.data import list_images, load_image
 from gans.errors import DatasetError
+from gans.holdout import split_folder
+
+Part = Literal["train", "quality", "all"]  # training files; held-out (else training) files; every file
 
 # The permutation stream of labelled_sample: an "epoch" no run reaches, so the quality set is
 # not the order of any training epoch.
@@ -63,13 +72,15 @@ def class_names(directory: str | Path) -> list[str]:
     return names
 
 
-def labelled_files(directory: str | Path,
-                   classes: Sequence[str] | None = None) -> tuple[list[str], list[int]]:
-    """Return (paths, labels) sorted by class then path; label i is classes[i].
+def labelled_files(directory: str | Path, classes: Sequence[str] | None = None,
+                   part: Part = "all") -> tuple[list[str], list[int]]:
+    """Return (paths, labels) of part, sorted by class then path; label i is classes[i].
 
     Args:
         classes: the class names in label order; None reads them with class_names(directory).
             A named class without images raises DatasetError, so ids cannot silently shift.
+        part: "train" leaves out the held-out split, "quality" keeps only it (all files when the
+            folder holds none out), "all" keeps every file.
     """
     classes = class_names(directory) if classes is None else list(classes)
     paths: list[str] = []
@@ -81,7 +92,24 @@ def labelled_files(directory: str | Path,
             raise DatasetError(f"class {name!r} has no images in {directory}")
         paths += found
         labels += [label] * len(found)
-    return paths, labels
+    return _keep_part(directory, paths, labels, part)
+
+
+def _keep_part(directory: str | Path, paths: list[str], labels: list[int],
+               part: Part) -> tuple[list[str], list[int]]:
+    """Keep the (path, label) pairs of part, by the split of the whole folder (gans.holdout)."""
+    if part == "all":
+        return paths, labels
+    held = set(split_folder(directory).held_out)
+    if part == "quality" and not held & set(paths):
+        return paths, labels  # nothing held out (a small folder): judge by the training images
+    keep = [i for i, path in enumerate(paths) if (path in held) == (part == "quality")]
+    return [paths[i] for i in keep], [labels[i] for i in keep]
+
+
+def count_labelled_training(directory: str | Path, classes: Sequence[str] | None = None) -> int:
+    """Return how many files labelled_dataset reads per epoch (a listing and hashes, no decoding)."""
+    return len(labelled_files(directory, classes, part="train")[0])
 
 
 def _files(paths: list[str], labels: list[int], order: np.ndarray | None = None) -> tf.data.Dataset:
@@ -112,7 +140,9 @@ def labelled_dataset(directory: str | Path, image_size: int, batch_size: int, se
         FileNotFoundError: the folder does not exist.
         DatasetError: fewer than two classes, or a named class without images.
     """
-    paths, labels = labelled_files(directory, classes)
+    paths, labels = labelled_files(directory, classes, part="train")
+    if not paths:
+        raise DatasetError(f"every image of {directory} is held out; add images to train on")
     if epoch is None:
         files = _files(paths, labels).shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
     else:
@@ -124,13 +154,16 @@ def labelled_dataset(directory: str | Path, image_size: int, batch_size: int, se
 
 def labelled_sample(directory: str | Path, image_size: int, count: int, seed: int,
                     channels: int = 1, *,
-                    classes: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Return a fixed random draw of count examples across classes, for quality measures.
+                    classes: Sequence[str] | None = None,
+                    part: Part = "quality") -> tuple[np.ndarray, np.ndarray]:
+    """Return a fixed random draw of count examples of part across classes, for quality measures.
 
     Returns (images (N, S, S, C) float32 in [-1, 1], labels (N,) int32); N < count only when
-    the folder has fewer decodable images. The classes appear in their data proportions.
+    part has fewer decodable images. The classes appear in their data proportions. The default
+    part is the held-out split (the training files when there is none); "train" gives the
+    real-vs-real floor's other set.
     """
-    paths, labels = labelled_files(directory, classes)
+    paths, labels = labelled_files(directory, classes, part)
     order = np.random.default_rng([seed, SAMPLE_STREAM]).permutation(len(paths))
     images, ids = [], []
     for image_batch, label_batch in _decode(_files(paths, labels, order), image_size,

@@ -19,23 +19,29 @@ order, no shuffle, no jitter, straight resize to image_size, partial last batch 
 Batches are (input, target), each (B, S, S, 3) float32 in [-1, 1]; files that fail to decode
 are skipped. AB halves are resized without keeping their aspect ratio, as in pix2pix (they are
 square in practice); photos are centre-cropped to a square first, as gans.data does.
+
+Held-out split (gans.holdout, one file = one pair): `part` picks the files. "train" (the default,
+whatever `training` says) never reads a held-out file; "quality" reads the held-out files, or the
+training files when the folder is too small to hold any out; "all" reads every file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import tensorflow as tf
 
 from gans.configs.pix2pix import DIRECTIONS
-from gans.data import IMAGE_EXTENSIONS, list_images
+from gans.data import IMAGE_EXTENSIONS, held_out_images, list_images, training_images
 from gans.edges import EdgeOptions, edge_sketch
 from gans.errors import DatasetError
 
 LOAD_RATIO = 286 / 256  # pix2pix: resize to 286, random-crop 256
 DEFAULT_EDGE_OPTIONS = EdgeOptions()  # frozen: safe to share as a default
+Part = Literal["train", "quality", "all"]
 
 
 def load_size(image_size: int) -> int:
@@ -43,9 +49,18 @@ def load_size(image_size: int) -> int:
     return int(image_size * LOAD_RATIO)
 
 
-def count_pair_images(directory: str | Path) -> int:
-    """Return how many files a pairs dataset would read from directory (a listing, no decoding)."""
-    return len(list_images(directory))
+def count_pair_images(directory: str | Path, part: Part = "train") -> int:
+    """Return how many files a pairs dataset of part would read from directory (a listing and hashes)."""
+    return len(pair_files(directory, part))
+
+
+def pair_files(directory: str | Path, part: Part = "train") -> list[str]:
+    """Return the sorted image files of part (see the module docstring)."""
+    if part == "all":
+        return list_images(directory)
+    if part == "quality":
+        return held_out_images(directory) or training_images(directory)
+    return training_images(directory)
 
 
 def split_ab(image: tf.Tensor, direction: str = "AtoB") -> tuple[tf.Tensor, tf.Tensor]:
@@ -84,7 +99,7 @@ def jitter(input_image: tf.Tensor, target_image: tf.Tensor, image_size: int,
 
 def ab_pairs_dataset(directory: str | Path, image_size: int = 256, batch_size: int = 1,
                      seed: int = 0, *, direction: str = "AtoB", training: bool = True,
-                     epoch: int = 0) -> tf.data.Dataset:
+                     epoch: int = 0, part: Part = "train") -> tf.data.Dataset:
     """Return batches of (input, target) from a folder of AB side-by-side images.
 
     Raises:
@@ -101,12 +116,12 @@ def ab_pairs_dataset(directory: str | Path, image_size: int = 256, batch_size: i
             return jitter(input_image, target, image_size, _element_seed(seed, epoch, index))
         return _resize(input_image, image_size), _resize(target, image_size)
 
-    return _pairs_dataset(directory, load, batch_size, seed, training, epoch)
+    return _pairs_dataset(pair_files(directory, part), directory, load, batch_size, seed, training, epoch)
 
 
 def edge_pairs_dataset(directory: str | Path, image_size: int = 256, batch_size: int = 1,
                        seed: int = 0, *, options: EdgeOptions = DEFAULT_EDGE_OPTIONS,
-                       training: bool = True, epoch: int = 0) -> tf.data.Dataset:
+                       training: bool = True, epoch: int = 0, part: Part = "train") -> tf.data.Dataset:
     """Return batches of (edge sketch, photo) made from a folder of photos.
 
     Raises:
@@ -121,18 +136,19 @@ def edge_pairs_dataset(directory: str | Path, image_size: int = 256, batch_size:
         drawn.set_shape(photo.shape)
         return drawn
 
-    return _photo_pairs_dataset(directory, sketch, image_size, batch_size, seed, training, epoch)
+    return _photo_pairs_dataset(directory, sketch, image_size, batch_size, seed, training, epoch, part)
 
 
 def grey_pairs_dataset(directory: str | Path, image_size: int = 256, batch_size: int = 1,
-                       seed: int = 0, *, training: bool = True, epoch: int = 0) -> tf.data.Dataset:
+                       seed: int = 0, *, training: bool = True, epoch: int = 0,
+                       part: Part = "train") -> tf.data.Dataset:
     """Return batches of (grey photo, colour photo) made from a folder of photos, for colourisation.
 
     Raises:
         FileNotFoundError: the folder does not exist.
         DatasetError: the folder holds no image files.
     """
-    return _photo_pairs_dataset(directory, grey_photo, image_size, batch_size, seed, training, epoch)
+    return _photo_pairs_dataset(directory, grey_photo, image_size, batch_size, seed, training, epoch, part)
 
 
 def grey_photo(photo: tf.Tensor) -> tf.Tensor:
@@ -150,7 +166,7 @@ MakeInput = Callable[[tf.Tensor], tf.Tensor]  # photo uint8 (L, L, 3) -> model i
 
 
 def _photo_pairs_dataset(directory: str | Path, make_input: MakeInput, image_size: int,
-                         batch_size: int, seed: int, training: bool, epoch: int) -> tf.data.Dataset:
+                         batch_size: int, seed: int, training: bool, epoch: int, part: Part) -> tf.data.Dataset:
     """Return (make_input(photo), photo) batches: drawn on the load-size photo, then jittered alike."""
     size = load_size(image_size) if training else image_size
 
@@ -162,16 +178,15 @@ def _photo_pairs_dataset(directory: str | Path, make_input: MakeInput, image_siz
                           _element_seed(seed, epoch, index))
         return _to_unit(input_image), _to_unit(photo)
 
-    return _pairs_dataset(directory, load, batch_size, seed, training, epoch)
+    return _pairs_dataset(pair_files(directory, part), directory, load, batch_size, seed, training, epoch)
 
 
 LoadPair = Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]  # (position, path) -> pair
 
 
-def _pairs_dataset(directory: str | Path, load: LoadPair, batch_size: int, seed: int,
+def _pairs_dataset(paths: list[str], directory: str | Path, load: LoadPair, batch_size: int, seed: int,
                    training: bool, epoch: int) -> tf.data.Dataset:
-    """Order the files, load each as load(position, path), skip failures, batch and prefetch."""
-    paths = list_images(directory)
+    """Order the files of directory, load each as load(position, path), skip failures, batch and prefetch."""
     if not paths:
         raise DatasetError(f"no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {directory}")
     if training:

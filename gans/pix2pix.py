@@ -32,7 +32,7 @@ from gans.export import export_declared, to_uint8
 from gans.grid import image_grid
 from gans.losses import sigmoid_bce
 from gans.nets.pix2pix import build_discriminator, build_generator
-from gans.pairs import ab_pairs_dataset, count_pair_images, edge_pairs_dataset, grey_pairs_dataset
+from gans.pairs import Part, ab_pairs_dataset, count_pair_images, edge_pairs_dataset, grey_pairs_dataset
 from gans.spec import ModelSpec
 
 SAMPLE_PAIRS = 4  # rows of the progress sheet: input | output | target
@@ -99,19 +99,19 @@ def build(config: Pix2PixConfig) -> Pix2Pix:
 
 
 def pairs_dataset(config: Pix2PixConfig, data_dir: str | Path, *, training: bool, epoch: int = 0,
-                  batch_size: int | None = None) -> tf.data.Dataset:
-    """Return (input, target) batches of the configured source (see gans.pairs)."""
+                  batch_size: int | None = None, part: Part = "train") -> tf.data.Dataset:
+    """Return (input, target) batches of the configured source and part of the split (see gans.pairs)."""
     size, batch = config.image_size, batch_size or config.batch_size
     if config.source == "ab":
         return ab_pairs_dataset(data_dir, size, batch, config.seed, direction=config.direction,
-                                training=training, epoch=epoch)
+                                training=training, epoch=epoch, part=part)
     if config.source == "grayscale":
-        return grey_pairs_dataset(data_dir, size, batch, config.seed, training=training, epoch=epoch)
-    return edge_pairs_dataset(data_dir, size, batch, config.seed, training=training, epoch=epoch)
+        return grey_pairs_dataset(data_dir, size, batch, config.seed, training=training, epoch=epoch, part=part)
+    return edge_pairs_dataset(data_dir, size, batch, config.seed, training=training, epoch=epoch, part=part)
 
 
 def count_examples(config: Pix2PixConfig, data_dir: str | Path) -> int:
-    """Return the pairs per epoch; raise DatasetError when there are fewer than batch_size."""
+    """Return the training pairs per epoch (held-out ones left out); DatasetError when fewer than batch_size."""
     return check_batch_fits(count_pair_images(data_dir), config.batch_size, data_dir)
 
 
@@ -128,9 +128,12 @@ def translate_tensor(generator: keras.Model, images: tf.Tensor) -> tf.Tensor:
 
 
 def sample_inputs(config: Pix2PixConfig, data_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Return the sheet's fixed pairs: the first SAMPLE_PAIRS (input, target), uint8, no jitter."""
+    """Return the sheet's fixed pairs: the first SAMPLE_PAIRS held-out (input, target), uint8, no jitter.
+
+    Held-out pairs show what G does on sketches it never trained on (training pairs for a small folder).
+    """
     inputs, targets = next(iter(pairs_dataset(config, data_dir, training=False,
-                                              batch_size=SAMPLE_PAIRS)))
+                                              batch_size=SAMPLE_PAIRS, part="quality")))
     return to_uint8(inputs).numpy(), to_uint8(targets).numpy()  # (n, S, S, 3) each
 
 
@@ -144,16 +147,24 @@ def sample_sheet(model: Pix2Pix, inputs: tuple[np.ndarray, np.ndarray]) -> np.nd
 
 def quality_images(model: Pix2Pix, config: Pix2PixConfig, data_dir: str | Path,
                    n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (real targets, generated outputs), uint8 (n, S, S, 3), for the first n pairs in order.
+    """Return (real targets, generated outputs), uint8 (n, S, S, 3), for the first n held-out pairs in order
+    (the training pairs when the folder holds none out).
 
-    Fewer than n when the folder holds fewer pairs.
+    Fewer than n when there are fewer pairs.
     """
     real, generated = [], []
-    dataset = pairs_dataset(config, data_dir, training=False, batch_size=INFERENCE_BATCH)
+    dataset = pairs_dataset(config, data_dir, training=False, batch_size=INFERENCE_BATCH, part="quality")
     for inputs, targets in dataset.take(math.ceil(n / INFERENCE_BATCH)):
         real.append(to_uint8(targets).numpy())
         generated.append(translate_tensor(model.generator, to_uint8(inputs)).numpy())
     return np.concatenate(real)[:n], np.concatenate(generated)[:n]
+
+
+def training_targets(config: Pix2PixConfig, data_dir: str | Path, n: int) -> np.ndarray:
+    """Return the first n training targets, uint8 (n, S, S, 3), no jitter: the real-vs-real floor's other set."""
+    dataset = pairs_dataset(config, data_dir, training=False, batch_size=INFERENCE_BATCH, part="train")
+    targets = [to_uint8(t).numpy() for _, t in dataset.take(math.ceil(n / INFERENCE_BATCH))]
+    return np.concatenate(targets)[:n]
 
 
 def export(model: Pix2Pix, config: Pix2PixConfig, export_dir: str | Path,
@@ -202,4 +213,5 @@ SPEC = ModelSpec(
     sample_sheet=sample_sheet,
     quality_images=quality_images,
     export=export,
+    training_images=training_targets,
 )

@@ -14,7 +14,7 @@ from gans.common import check_batch_fits
 from gans.errors import ConfigError
 from gans.export import export_declared, to_uint8
 from gans.grid import image_grid
-from gans.labelled import count_labelled, labelled_dataset, labelled_sample
+from gans.labelled import count_labelled_training, labelled_dataset, labelled_sample
 from gans.losses import sigmoid_bce
 from gans.spec import ModelSpec
 from gans.two_player import TwoPlayerGAN
@@ -76,7 +76,7 @@ def build(config: TinyCGANConfig, model_type: type[TinyCGAN] = TinyCGAN) -> Tiny
 
 
 def count_examples(config: TinyCGANConfig, data_dir: Path) -> int:
-    return check_batch_fits(sum(count_labelled(data_dir).values()), config.batch_size, data_dir)
+    return check_batch_fits(count_labelled_training(data_dir, config.class_names), config.batch_size, data_dir)
 
 
 def epoch_dataset(config: TinyCGANConfig, data_dir: Path, epoch: int) -> tf.data.Dataset:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.models import Artifact, Checkpoint, Dataset, Job, ModelVersion
+from core.services import datasets
 from core.services.job_outputs import JobOutputs, job_outputs
 from core.states import JobType
 
@@ -14,6 +15,7 @@ from core.states import JobType
 def present_dataset(dataset: Dataset) -> dict[str, Any]:
     data = {c: getattr(dataset, c) for c in ("id", "name", "source", "image_count", "skipped_count",
                                                "total_bytes", "content_hash", "faces", "owner", "created_at")}
+    data["held_out_count"] = datasets.held_out_count(dataset)
     data["sheet_url"] = f"/v1/datasets/{dataset.id}/sheet"
     return data
 

@@ -81,6 +81,7 @@ class Dataset(TypedDict, total=False):
     source: str  # upload | local | faces
     image_count: int
     skipped_count: int
+    held_out_count: int  # images never trained on, quality is measured against (gans.holdout's rule)
     total_bytes: int
     content_hash: str
     faces: dict[str, Any] | None  # a face dataset's counts: photos, face_photos, faceless_photos, faces, ...

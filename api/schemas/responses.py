@@ -15,6 +15,9 @@ class DatasetSchema(Schema):
     source = fields.String(metadata={"description": "upload | local | faces (the faces of a server-side folder)"})
     image_count = fields.Integer()
     skipped_count = fields.Integer(metadata={"description": "files that were not readable images"})
+    held_out_count = fields.Integer(metadata={
+        "description": "images held out of training to measure quality against: 10% (rounded down) of "
+                       "image_count up to 1,000, none below 100 images (README: Held-out images)"})
     total_bytes = fields.Integer()
     content_hash = fields.String()
     faces = fields.Dict(allow_none=True, metadata={

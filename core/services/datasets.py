@@ -18,6 +18,7 @@ from core.models import Dataset
 from core.services import quotas
 from core.services.owners import scoped, visible
 from core.settings import Settings
+from gans.holdout import holdout_size  # TF-free (hashlib, os): the split's size rule, kept in one place
 
 NAME_MAX = 200  # datasets.name is String(200)
 
@@ -226,6 +227,15 @@ def _refuse_links_out(folder: Path, links: list[Path], root: Path | None, servic
             raise InvalidInput(f"a symbolic link under {folder} leads {where}: {link}", code="path_not_allowed",
                                fields={"path": ["Holds links into the service's data." if into_data
                                                 else "Holds links that lead outside the root."]})
+
+
+def held_out_count(dataset: Dataset) -> int:
+    """How many images the held-out split keeps out of training (gans.holdout's size rule, by image_count).
+
+    Derived, not stored: the rule depends only on the count, so it cannot go stale. A duplicate of a held-out
+    file is held out too, so a folder with duplicates may hold out a few more than this.
+    """
+    return holdout_size(dataset.image_count)
 
 
 def get_dataset(*, session: Session, dataset_id: int, owner: str | None = None) -> Dataset:

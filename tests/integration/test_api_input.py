@@ -51,6 +51,13 @@ def test_upload_creates_a_dataset(client: FlaskClient, settings: Settings) -> No
     assert [d["id"] for d in client.get("/v1/datasets").get_json()["items"]] == [body["id"]]
 
 
+@pytest.mark.parametrize(("count", "held_out"), [(120, 12), (40, 0)])
+def test_a_dataset_says_how_many_images_are_held_out(client: FlaskClient, count: int, held_out: int) -> None:
+    status, body = _upload(client, image_zip(count))
+    assert status == 201 and (body["image_count"], body["held_out_count"]) == (count, held_out)
+    assert client.get(f"/v1/datasets/{body['id']}").get_json()["held_out_count"] == held_out
+
+
 def test_tar_upload(client: FlaskClient) -> None:
     status, body = _upload(client, tar_of({f"c/{i}.png": image_bytes(seed=i) for i in range(3)}), "c.tar.gz")
     assert (status, body["image_count"]) == (201, 3)

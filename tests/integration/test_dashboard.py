@@ -118,7 +118,8 @@ def test_an_upload_through_the_dashboard_gets_a_thumbnail_sheet(app: Flask, sett
     assert response.status_code == 201, response.get_json()
     dataset = response.get_json()
     assert (dataset["owner"], dataset["image_count"]) == ("alice", 20)
-    assert "20</b> images" in client.get("/ui/datasets").get_data(as_text=True)
+    page = client.get("/ui/datasets").get_data(as_text=True)
+    assert "20</b> images" in page and '<span class="held-out">0</span> held out' in page  # < 100: none
     sheet = client.get(f"/ui/datasets/{dataset['id']}/thumbnails.png")
     assert sheet.status_code == 200 and sheet.mimetype == "image/png"
     assert Image.open(io.BytesIO(sheet.data)).size == (768, 192)  # 16 of the 20 images, two rows of eight

@@ -2,7 +2,7 @@
 
     python -m bench.quality [--runs tutorial,job] [--minutes 30] [--image-size 64] [--data DIR]
                             [--recipe default|quickstart] [--faces] [--samples 1000] [--tiny]
-    python -m bench.quality --report     # BENCHMARKS.md's quality section from bench/results/quality-*.json
+    python -m bench.quality --report    # BENCHMARKS.md's quality section from bench/results/quality-*.json
 
 The runs of one invocation start together and train side by side on the same machine for the same wall
 time (`--minutes`), so the machine's load hits them alike:
@@ -60,7 +60,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tiny", action="store_true", help="seconds of training at 32 px, 64 samples")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="folder for the JSON")
     parser.add_argument("--sheets", type=Path, default=SHEETS, help="folder for the sample sheets")
-    parser.add_argument("--report", action="store_true", help="only regenerate BENCHMARKS.md's quality section")
+    parser.add_argument("--report", action="store_true", help="only regenerate BENCHMARKS.md's quality section "
+                                                              "(of non-tiny results, or with --tiny only tiny ones)")
+    parser.add_argument("--benchmarks", type=Path, default=ROOT / "BENCHMARKS.md", help="the file --report rewrites")
     args = parser.parse_args(argv)
     args.runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     if not args.runs or set(args.runs) - set(RUNS):
@@ -224,7 +226,7 @@ class _no_deployment:  # noqa: N801 - a context manager standing in for `deploym
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.report:
-        print(write_report(args.out))
+        print(write_report(args.out, args.benchmarks, tiny=args.tiny))
         return 0
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     machine, began = machine_info(), time.monotonic()

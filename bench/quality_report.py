@@ -22,12 +22,13 @@ FLOOR_GOALS = {"job-64px-30min": 1.3, "quickstart-32px-5min": 2.0}
 TUTORIAL_GOAL = 0.5  # a job's SWD at most half the tutorial loop's, same size and time, same invocation
 
 
-def newest_runs(results: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """label -> (its run record, the result it came from), the newest result of each label winning."""
+def newest_runs(results: Path, tiny: bool = False) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """label -> (its run record, the result it came from), the newest result of each label winning; only
+    tiny results with `tiny` (CI's check), never otherwise."""
     runs: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for path in sorted(results.glob("quality-*.json")):
         result = json.loads(path.read_text()) | {"source": path.name}
-        if result["run"].get("tiny"):
+        if bool(result["run"].get("tiny")) != tiny:
             continue
         for name, record in result["quality"].items():
             runs[name] = (record, result)
@@ -78,9 +79,9 @@ def render(runs: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_report(results: Path, benchmarks: Path = ROOT / "BENCHMARKS.md") -> str:
+def write_report(results: Path, benchmarks: Path = ROOT / "BENCHMARKS.md", tiny: bool = False) -> str:
     """Regenerate the section; what was done."""
-    runs = newest_runs(results)
+    runs = newest_runs(results, tiny)
     if not runs:
         raise SystemExit(f"no quality results in {results}: run `python -m bench.quality` first")
     rewrite(benchmarks, render(runs), QUALITY_BEGIN, QUALITY_END)

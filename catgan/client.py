@@ -129,14 +129,24 @@ class CatganClient:
 
     # -- datasets ------------------------------------------------------------------------------------------------
 
-    def register_folder(self, name: str, path: str | Path) -> Dataset:
-        """Register a folder of images on the server's disk as a dataset (admin keys only)."""
-        return self._json("POST", "/v1/datasets", json={"name": name, "path": str(path)})
+    def register_folder(self, name: str, path: str | Path, *, faces: str | None = None,
+                        face_size: int | None = None) -> Dataset:
+        """Register a folder of images on the server's disk as a dataset (admin keys only).
 
-    def upload_dataset(self, archive: str | Path, name: str | None = None) -> Dataset:
-        """Upload a zip or tar of images, streamed from disk (re-read from the start on a retry)."""
+        With faces="cat" the dataset is the cat faces found in its photos, cropped to face_size px (server default 64).
+        """
+        body: Json = {"name": name, "path": str(path), **_face_fields(faces, face_size)}
+        return self._json("POST", "/v1/datasets", json=body)
+
+    def upload_dataset(self, archive: str | Path, name: str | None = None, *, faces: str | None = None,
+                       face_size: int | None = None) -> Dataset:
+        """Upload a zip or tar of images, streamed from disk (re-read from the start on a retry).
+
+        With faces="cat" the dataset is the cat faces found in the photos, cropped to face_size px.
+        """
         archive = Path(archive)
-        fields, boundary = ({"name": name} if name else {}), f"catgan-{uuid.uuid4().hex}"
+        form = {k: str(v) for k, v in _face_fields(faces, face_size).items()}  # multipart fields are text
+        fields, boundary = ({"name": name} if name else {}) | form, f"catgan-{uuid.uuid4().hex}"
         files: list[Any] = []
 
         def body() -> Json:
@@ -152,11 +162,12 @@ class CatganClient:
             for fh in files:
                 fh.close()
 
-    def upload_folder(self, folder: str | Path, name: str | None = None) -> Dataset:
+    def upload_folder(self, folder: str | Path, name: str | None = None, *, faces: str | None = None,
+                      face_size: int | None = None) -> Dataset:
         """Zip a local folder of images into a temporary file and upload it (the server need not see the folder)."""
         folder = Path(folder)
         with zipped_folder(folder) as archive:
-            return self.upload_dataset(archive, name or folder.resolve().name)
+            return self.upload_dataset(archive, name or folder.resolve().name, faces=faces, face_size=face_size)
 
     def datasets(self) -> list[Dataset]:
         """Every dataset the key may see, newest first."""
@@ -316,6 +327,12 @@ def _reason(exc: Exception) -> str:
 def _source(model_version: int | None, model_name: str | None, version: int | None, label: str | None) -> Json:
     """How a generate/translate body names its model."""
     fields = {"model_version": model_version, "model_name": model_name, "version": version, "label": label}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _face_fields(faces: str | None, face_size: int | None) -> Json:
+    """A new dataset's faces option, as the API names it (left out when not given: the server's defaults)."""
+    fields = {"faces": faces, "face_size": face_size}
     return {k: v for k, v in fields.items() if v is not None}
 
 

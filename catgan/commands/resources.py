@@ -8,6 +8,8 @@ import click
 
 from catgan.commands.common import ClientCommand, ClientGroup, Config, client_options, emit, fail, table, EXIT_USAGE
 
+FACE_SIZES = ["32", "64", "128"]  # the API's face_size choices (core.faces.FACE_SIZES; the client needs no OpenCV)
+
 
 @click.group(cls=ClientGroup)
 def datasets() -> None:
@@ -19,19 +21,36 @@ def datasets() -> None:
 @click.option("--name", default=None, help="The dataset's name (default: the folder's or archive's name).")
 @click.option("--server-path", is_flag=True,
               help="SOURCE is a folder on the server's disk: register it in place (admin keys only).")
+@click.option("--faces", type=click.Choice(["cat"]), default=None,
+              help="The dataset is the cat faces found in the photos (cropped square), not the photos.")
+@click.option("--face-size", type=click.Choice(FACE_SIZES), default=None,
+              help="Side of every face crop in px (the service's default: 64); only with --faces.")
 @client_options
-def datasets_add(source: str, name: str | None, server_path: bool, config: Config) -> None:
+def datasets_add(source: str, name: str | None, server_path: bool, faces: str | None, face_size: str | None,
+                 config: Config) -> None:
     """Add SOURCE (a folder, zipped on the fly, or a zip/tar archive) as a dataset."""
-    client = config.client
+    if face_size is not None and faces is None:
+        fail("usage", "--face-size needs --faces cat", EXIT_USAGE)
+    client, options = config.client, {"faces": faces, "face_size": None if face_size is None else int(face_size)}
     if server_path:
-        dataset = client.register_folder(name or Path(source).name or "images", source)
+        dataset = client.register_folder(name or Path(source).name or "images", source, **options)
     else:
         path = Path(source)
         if not path.exists():
             fail("usage", f"{source} does not exist (give a folder of images or a zip/tar archive)", EXIT_USAGE)
-        dataset = client.upload_folder(path, name) if path.is_dir() else client.upload_dataset(path, name)
+        upload = client.upload_folder if path.is_dir() else client.upload_dataset
+        dataset = upload(path, name, **options)
     emit(config, dataset, f"dataset {dataset['id']} {dataset['name']!r}: {dataset['image_count']} images"
-                          f" ({dataset.get('skipped_count', 0)} files skipped)")
+                          f" ({dataset.get('skipped_count', 0)} files skipped, {dataset.get('held_out_count', 0)} held"
+                          f" out){_faces_note(dataset.get('faces'))}")
+
+
+def _faces_note(found: dict | None) -> str:
+    """How a face dataset's photos went, for the one-line summary ('' for other datasets)."""
+    if not found:
+        return ""
+    return (f"; {found['faces']} faces from {found['face_photos']} of {found['photos']} photos"
+            f" ({found['faceless_photos']} without a face, {found.get('unreadable', 0)} unreadable)")
 
 
 @datasets.command("list")

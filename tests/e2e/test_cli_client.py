@@ -17,13 +17,17 @@ import pytest
 from PIL import Image
 
 from catgan.client import CatganClient
+from catgan.commands.resources import FACE_SIZES
 from core.db import make_engine, make_session_factory
+from core.faces import FACE_SIZES as core_face_sizes
 from core.migrate import upgrade_database
 from tests.support.auth import make_token
 from tests.support.backends import api_process, embedded_backend, free_port, settings_env, settings_from_env, worker_process
+from tests.conftest import SHARED_DATA
 from tests.support.images import write_images
 
 pytestmark = pytest.mark.slow
+PHOTOS = SHARED_DATA / "cat-photos"
 
 TINY = ["--param", "image_size=32", "--param", "g_filters=32", "--param", "d_filters=8", "--param", "kernel_size=4",
         "--param", "batch_size=8", "--param", "z_dim=16", "--param", "sample_every_steps=50", "--param", "seed=1"]
@@ -93,6 +97,30 @@ def test_datasets_list_shows_the_upload(service: Service, dataset: int) -> None:
     assert result.returncode == 0 and "cli-cats" in result.stdout and str(dataset) in result.stdout
     items = json.loads(service.run("datasets", "list", "--json").stdout)
     assert [d["id"] for d in items if d["name"] == "cli-cats"] == [dataset]
+
+
+def test_datasets_add_faces_makes_a_dataset_of_the_cat_faces_in_photos(service: Service) -> None:
+    if not PHOTOS.is_dir():
+        pytest.skip(f"{PHOTOS} is not present")
+    folder = service.root / "photos"
+    folder.mkdir()
+    for photo in sorted(PHOTOS.iterdir())[7::140][:6]:  # 2 of these 6 show a face to the cascade, one of them two
+        shutil.copy(photo, folder / photo.name)
+    result = service.run("datasets", "add", str(folder), "--name", "cli-faces", "--faces", "cat", "--face-size", "32",
+                         "--json")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    found = {k: body["faces"][k] for k in ("kind", "face_size", "photos", "face_photos", "faceless_photos", "faces",
+                                           "unreadable")}
+    assert found == {"kind": "cat", "face_size": 32, "photos": 6, "face_photos": 2, "faceless_photos": 4, "faces": 3,
+                     "unreadable": 0}
+    assert (body["name"], body["image_count"], body["held_out_count"]) == ("cli-faces", 3, 0)
+    text = service.run("datasets", "add", str(folder), "--faces", "cat")  # the service's 64 px
+    assert text.returncode == 0 and "3 images" in text.stdout and "3 faces from 2 of 6 photos" in text.stdout
+    for bad in (["--face-size", "64"], ["--faces", "cat", "--face-size", "48"], ["--faces", "dog"]):
+        usage = service.run("datasets", "add", str(folder), *bad)
+        assert usage.returncode == 64 and usage.stderr.startswith("error: usage: ") and usage.stdout == "", bad
+    assert FACE_SIZES == [str(size) for size in core_face_sizes]  # the CLI offers what the API takes
 
 
 def test_train_watch_ends_succeeded_and_jobs_lists_it(service: Service, trained: dict) -> None:

@@ -167,6 +167,21 @@ def test_an_upload_streams_its_file_and_resends_all_of_it_on_retry(server, tmp_p
     assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
 
 
+def test_the_faces_option_is_form_fields_of_an_upload_and_json_of_a_folder(server, tmp_path: Path) -> None:
+    url, script = server
+    archive = tmp_path / "photos.zip"
+    archive.write_bytes(b"PK" + bytes(64))
+    script.answers["/v1/datasets"] = [reply(201, {"id": 5})]
+    client = client_for(url, [])
+    client.upload_dataset(archive, faces="cat", face_size=32)
+    client.register_folder("faces", "/srv/photos", faces="cat", face_size=128)
+    client.register_folder("plain", "/srv/photos")
+    upload, folder, plain = script.seen
+    assert b'name="faces"\r\n\r\ncat\r\n' in upload.body and b'name="face_size"\r\n\r\n32\r\n' in upload.body
+    assert json.loads(folder.body) == {"name": "faces", "path": "/srv/photos", "faces": "cat", "face_size": 128}
+    assert json.loads(plain.body) == {"name": "plain", "path": "/srv/photos"}  # the service's defaults
+
+
 def test_api_errors_carry_status_code_message_and_fields(server) -> None:
     url, script = server
     script.answers["/v1/jobs"] = [reply(422, {"error": {"code": "validation_error", "message": "bad",

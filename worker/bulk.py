@@ -8,7 +8,6 @@ at once (downloadable while the job runs); a job that starts again skips the sha
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from core.services.artifacts import SHARD_KIND
 from core.storage import sha256_file
 from worker.context import WorkerContext
 from worker.dedupe import NearDuplicateFilter
-from worker.encoding import ImageFormat, encode_batch, encoding_pool
+from worker.encoding import ImageFormat, encode_batch, encoding_pool, usable_cores
 from worker.reporting import JobReporter
 from worker.shards import Shard, ShardWriter, plan_shards, read_manifest
 
@@ -85,7 +84,7 @@ class BulkRun:
                  reporter: JobReporter) -> None:
         self.ctx, self.job_id, self.source, self.options, self.reporter = ctx, job_id, source, options, reporter
         self.plan = plan_shards(options.count, options.shard_size)
-        self.workers = options.encode_workers or os.cpu_count() or 1
+        self.workers = options.encode_workers or usable_cores()
         self.dedupe = NearDuplicateFilter(options.dedupe_distance) if options.dedupe_distance is not None else None
         self.outcome = BulkOutcome()
         self.started, self.processed_before = time.monotonic(), 0  # reset once finished shards are counted

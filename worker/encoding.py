@@ -1,8 +1,11 @@
 """Image encoding for bulk jobs: PNG/JPEG bytes and perceptual hashes, in a pool of processes.
 
-On a GPU the generator outruns one core's Pillow by far, so encoding runs in worker processes
-while the model draws the next batch. The pool starts with `forkserver`, never `fork`: the job
-process has TensorFlow loaded, and forking it is unsafe.
+PNGs are written by fpng (lossless; on cat faces 13-50x Pillow's zlib level 1, files ~20% larger: see
+BENCHMARKS.md's encoder table, `python -m bench.encoders`); JPEGs by Pillow (simplejpeg is faster but its pixels
+differ from Pillow's at the same quality, and a resumed job must encode as it began). Encoding runs in worker
+processes while the model draws the next batch, as many as the cores the forward pass leaves (at least one,
+which encodes inline). The pool starts with `forkserver`, never `fork`: the job process has TensorFlow loaded,
+and forking it is unsafe.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
+import fpng
 import numpy as np
 from PIL import Image
 
@@ -36,12 +40,14 @@ class ImageFormat:
 
 def encode_image(image: np.ndarray, fmt: ImageFormat) -> bytes:
     """Bytes of one uint8 (H, W, C) image; the same pixels always give the same bytes."""
+    if fmt.name == "png" and image.shape[-1] in (3, 4):
+        return fpng.from_ndarray(np.ascontiguousarray(image, dtype=np.uint8))
     buffer = io.BytesIO()
     picture = Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image)
     if fmt.name == "jpeg":
         picture.save(buffer, format="JPEG", quality=fmt.quality, optimize=False)
     else:
-        # zlib level 1: on 64 px cat faces 1.4x faster than Pillow's default 6, and no larger
+        # grey (fpng writes 24 and 32 bpp only); zlib level 1: 1.4x faster than Pillow's default 6, no larger
         picture.save(buffer, format="PNG", compress_level=PNG_LEVEL)
     return buffer.getvalue()
 
@@ -72,9 +78,20 @@ class InlineExecutor(Executor):
         return future
 
 
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity mask, which a container's cpuset narrows), not the host's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def encode_workers(setting: int, forward_cores: int) -> int:
+    """Encoding processes of a bulk job: the setting when it names a number, else the usable cores less the
+    `forward_cores` the model's forward pass keeps busy, at least one (one encodes inline, between model calls)."""
+    return setting or max(1, usable_cores() - forward_cores)
+
+
 def encoding_pool(workers: int) -> Executor:
-    """A pool of `workers` encoding processes (0: one per CPU); inline when only one would run."""
-    workers = workers or os.cpu_count() or 1
+    """A pool of `workers` encoding processes (0: one per usable core); inline when only one would run."""
+    workers = workers or usable_cores()
     if workers <= 1:
         return InlineExecutor()
     _allow_children()

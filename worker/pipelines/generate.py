@@ -9,6 +9,7 @@ import numpy as np
 
 from core.records import GenerateMetrics, to_json
 from core.services import artifacts
+from core.settings import Settings
 from core.states import JobStatus, JobType
 from gans.contract import ModelKind
 from gans.grid import upscale_for_viewing
@@ -16,7 +17,7 @@ from serving.backends import GeneratorBackend, ModelRef, make_backend
 from serving.latents import latent_batch
 from worker.bulk import Block, BulkOptions, run_bulk
 from worker.context import WorkerContext
-from worker.encoding import ImageFormat, encode_image
+from worker.encoding import ImageFormat, encode_image, encode_workers, usable_cores
 from worker.images import contact_sheet
 from worker.pipelines.runner import ClaimedJob, SourceVersion, end_interrupted, finish, require_export, run_job
 from worker.reporting import JobReporter
@@ -63,7 +64,22 @@ def bulk_options(ctx: WorkerContext, params: dict[str, Any], count: int, block_s
         count=count, shard_size=int(params.get("shard_size") or ctx.settings.shard_size),
         block_size=block_size, fmt=choose_image_format(params),
         dedupe_distance=params.get("dedupe_distance") if params.get("dedupe") else None,
-        encode_workers=ctx.settings.encode_workers, common=common)
+        encode_workers=encode_workers(ctx.settings.encode_workers, forward_cores(ctx.settings)), common=common)
+
+
+def forward_cores(settings: Settings) -> int:
+    """Cores the model's forward pass keeps busy in this process, which the encoders leave to it.
+
+    None under TF Serving (the model runs there, and this worker never loads TensorFlow); one on a GPU (the
+    thread that feeds it); on the CPU TensorFlow's intra-op pool, all usable cores unless configured smaller.
+    """
+    if settings.generator_backend == "tfserving":
+        return 0
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        return 1
+    return min(tf.config.threading.get_intra_op_parallelism_threads() or usable_cores(), usable_cores())
 
 
 def provenance(job: ClaimedJob, source: SourceVersion) -> dict[str, Any]:

@@ -45,6 +45,19 @@ class State:
         self.loops[key] = made
         return {"key": key}
 
+    def pix2pix_setup(self, data: str, image_size: int, ngf: int, pairs: int, warmup: int) -> dict[str, Any]:
+        """Make the in-memory pairs once, build pix2pix's bare and tutorial loops on them, run their warm-up."""
+        from bench import loops_pix2pix as p2p
+
+        config = p2p.pix2pix_config(image_size, ngf)
+        memory = p2p.memory_pairs(config, Path(data), pairs)
+        keys = {"bare": "pix2pix:bare", "tutorial": "pix2pix:tutorial"}
+        for kind, made in (("bare", p2p.Pix2PixBare(config, memory)), ("tutorial", p2p.Pix2PixTutorial(config,
+                                                                                                        memory))):
+            made.run(warmup)
+            self.loops[keys[kind]] = made
+        return {"pairs": int(memory[0].shape[0]), **keys}
+
     def run(self, key: str, steps: int) -> dict[str, Any]:
         """Wall seconds of `steps` steps of a built loop."""
         return {"seconds": self.loops[key].run(steps)}

@@ -35,11 +35,16 @@ class Sizes:
     load_seconds: float = 3.0
     clients: int = 16
     job_rows: tuple[int, ...] = (1_000, 100_000)
+    pix2pix_size: int = 256  # the recipe's pix2pix, batch 1
+    pix2pix_ngf: int = 64
+    pix2pix_pairs: int = 8  # in memory
+    pix2pix_steps: int = 10  # per timed block
 
 
 TINY = Sizes(image_size=32, batch_size=16, job_steps=4, bare_steps=3, warmup=1, memory_batches=2, per_execution=2,
              matmul_size=256, matmul_repeats=2, images=128, gen_warmup=64, shard_size=10_000, rss_counts=(64, 256),
-             latency_jobs=1, load_seconds=0.3, clients=16, job_rows=(50, 500))
+             latency_jobs=1, load_seconds=0.3, clients=16, job_rows=(50, 500), pix2pix_size=64, pix2pix_ngf=8,
+             pix2pix_pairs=2, pix2pix_steps=2)
 
 
 @dataclass

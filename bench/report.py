@@ -108,7 +108,8 @@ def rewrite(benchmarks: Path, section: str, begin: str = BEGIN, end: str = END) 
 
 def newest_result(folder: Path = RESULTS) -> Path:
     """The newest run's JSON in `folder`."""
-    found = sorted(p for p in folder.glob("*.json") if not p.name.startswith("quality-"))  # those: bench.quality
+    found = sorted(p for p in folder.glob("*.json")  # not bench.quality's nor bench.encoders' results
+                   if not p.name.startswith(("quality-", "encoders-")))
     if not found:
         raise SystemExit(f"no results in {folder}: run `python -m bench` first")
     return found[-1]

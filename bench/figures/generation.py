@@ -21,8 +21,8 @@ def run(ctx: Context) -> Figure:
     results = interleave(ctx.rounds, {kind: (lambda kind=kind: count / ctx.child.call("generate", kind=kind,
                                                                                        count=count)["seconds"])
                                       for kind in ("job", "bare", "pipeline")})
-    figure = Figure("generation", f"Generation: narrow DCGAN 64 px, {count:,}-image jobs, PNG, "
-                                  f"{os.cpu_count()} encoders")
+    figure = Figure("generation", f"Generation: narrow DCGAN 64 px, {count:,}-image jobs, PNG (fpng); the job's "
+                                  f"encoders sized to the cores its model leaves, the pipeline's {os.cpu_count()}")
     figure.ratio("pipeline", "job images/s / hand-written pipeline images/s (forward + PNG + zip, all cores)",
                  [j / p for j, p in zip(results["job"], results["pipeline"], strict=True)], goal=0.9)
     figure.ratio("bare", "job images/s / bare forward pass images/s",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import shlex
 import sys
@@ -186,8 +187,6 @@ def newest(folder: Path = RESULTS) -> Path:
 
 
 def report(path: Path, benchmarks: Path) -> str:
-    import json
-
     result = json.loads(path.read_text())
     source = str(path.resolve().relative_to(ROOT)) if path.resolve().is_relative_to(ROOT) else path.name
     rewrite(benchmarks, render(result, source), BEGIN, END)

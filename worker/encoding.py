@@ -83,10 +83,10 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def encode_workers(setting: int, forward_cores: int) -> int:
-    """Encoding processes of a bulk job: the setting when it names a number, else the usable cores less the
+def encode_workers(forward_cores: int) -> int:
+    """Encoding processes of a bulk job by default (CATGAN_ENCODE_WORKERS=0): the usable cores less the
     `forward_cores` the model's forward pass keeps busy, at least one (one encodes inline, between model calls)."""
-    return setting or max(1, usable_cores() - forward_cores)
+    return max(1, usable_cores() - forward_cores)
 
 
 def encoding_pool(workers: int) -> Executor:

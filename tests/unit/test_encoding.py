@@ -43,7 +43,17 @@ def test_a_non_contiguous_view_encodes_as_its_copy() -> None:
 def test_encoders_take_the_cores_the_forward_pass_leaves() -> None:
     cores = usable_cores()
     assert cores == len(os.sched_getaffinity(0))
-    assert encode_workers(3, forward_cores=cores) == 3  # a configured number wins
-    assert encode_workers(0, forward_cores=0) == cores  # the model runs elsewhere (TF Serving)
-    assert encode_workers(0, forward_cores=1) == max(1, cores - 1)  # a GPU's feeding thread
-    assert encode_workers(0, forward_cores=cores) == 1  # TF's CPU pool on every core: encode inline
+    assert encode_workers(forward_cores=0) == cores  # the model runs elsewhere (TF Serving)
+    assert encode_workers(forward_cores=1) == max(1, cores - 1)  # a GPU's feeding thread
+    assert encode_workers(forward_cores=cores) == 1  # TF's CPU pool on every core: encode inline
+
+
+def test_the_forward_pass_keeps_no_core_under_tfserving_and_every_core_on_this_cpu() -> None:
+    from core.settings import Settings
+    from worker.pipelines.generate import forward_cores
+
+    assert forward_cores(Settings(generator_backend="tfserving")) == 0  # and loads no TensorFlow for it
+    import tensorflow as tf
+
+    expected = 1 if tf.config.list_logical_devices("GPU") else usable_cores()
+    assert forward_cores(Settings(generator_backend="local")) == expected

@@ -64,7 +64,7 @@ def bulk_options(ctx: WorkerContext, params: dict[str, Any], count: int, block_s
         count=count, shard_size=int(params.get("shard_size") or ctx.settings.shard_size),
         block_size=block_size, fmt=choose_image_format(params),
         dedupe_distance=params.get("dedupe_distance") if params.get("dedupe") else None,
-        encode_workers=encode_workers(ctx.settings.encode_workers, forward_cores(ctx.settings)), common=common)
+        encode_workers=ctx.settings.encode_workers or encode_workers(forward_cores(ctx.settings)), common=common)
 
 
 def forward_cores(settings: Settings) -> int:

@@ -1,6 +1,6 @@
 """Train every model for its time budget on ../shared/data and regenerate MODELS.md's figures and sample sheets.
 
-    python scripts/models_report.py [--budget dcgan=10 ...] [--only dcgan,cgan] [--out MODELS.md]
+    python scripts/models_report.py [--budget dcgan=10 ...] [--only dcgan,cgan] [--no-train] [--out MODELS.md]
 
 Each run has a budget in minutes (BUDGETS; `--budget RUN=MINUTES`, repeatable, overrides one). dcgan
 trains as a job gets it by default: `profile: auto` at 64 px with `max_minutes` set to its budget, so
@@ -215,11 +215,12 @@ def main() -> None:
                         help=f"override one run's budget (defaults: {BUDGETS})")
     parser.add_argument("--only", default=",".join(RUNS), help="comma-separated runs to train (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "MODELS.md")
+    parser.add_argument("--no-train", action="store_true", help="only rewrite the blocks from report.json")
     parser.add_argument("--digits", type=Path, help="cgan's class folders (default: ../shared/data/digits, else "
                                                      "made by scripts/make_digits.py, which needs scikit-learn)")
     args = parser.parse_args()
     budgets = parse_budgets(args.budget)
-    names = args.only.split(",")
+    names = [] if args.no_train else args.only.split(",")
     if unknown := [n for n in names if n not in RUNS]:
         raise SystemExit(f"--only: unknown run(s) {unknown}; choose from {', '.join(RUNS)}")
     sys.path.insert(0, str(ROOT))
@@ -232,7 +233,8 @@ def main() -> None:
             print(f"{name}: {json.dumps(figures[name])}", flush=True)
             FIGURES.write_text(json.dumps(figures, indent=1) + "\n")  # a later run's crash keeps this one
     text = args.out.read_text() if args.out.exists() else "# Models\n"
-    args.out.write_text(regenerate(text, figures, names))
+    # every run in report.json: a run redone alone leaves the others' blocks as their last run wrote them
+    args.out.write_text(regenerate(text, figures, [n for n in RUNS if n in figures]))
     print(f"wrote {args.out}")
 
 

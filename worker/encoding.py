@@ -1,6 +1,6 @@
 """Image encoding for bulk jobs: PNG/JPEG bytes and perceptual hashes, in a pool of processes.
 
-PNGs are written by fpng (lossless; on cat faces 13-50x Pillow's zlib level 1, files ~20% larger: see
+PNGs are written by fpng (lossless; on cat faces 15-25x as fast as Pillow's zlib level 1, files ~20% larger: see
 BENCHMARKS.md's encoder table, `python -m bench.encoders`); JPEGs by Pillow (simplejpeg is faster but its pixels
 differ from Pillow's at the same quality, and a resumed job must encode as it began). Encoding runs in worker
 processes while the model draws the next batch, as many as the cores the forward pass leaves (at least one,

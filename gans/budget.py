@@ -9,6 +9,12 @@ learning rates keep their values up to planned_from, then follow a cosine from t
 lr_floor x them at planned_steps; a resumed run reads the plan back and replays the same rates.
 The run ends at planned_steps, or at the budget if the machine slows down first; each start of a
 run (a resume too) may run for at most the budget.
+
+A shared machine's speed changes (a plan made while other work kept its cores busy once ended a
+30-minute run after 21): at each epoch end the start of the run that made the plan checks it against
+the speed of the last steps, and when the steps left would change by more than REPLAN_TOLERANCE it
+re-plans: the old plan is kept in `earlier_plans` and a new cosine runs from the rates' present factor
+(no jump) to the floor at the new end. A resumed run replays the recorded plans and never re-plans.
 """
 
 from __future__ import annotations
@@ -38,13 +44,39 @@ def budget_seconds(config: Any) -> float | None:
     return budget if config.max_seconds is None else min(budget, config.max_seconds)
 
 
+REPLAN_TOLERANCE = 0.1  # re-plan when the steps left would change by more than this share of them
+REPLAN_UNTIL = 0.85  # ... and this share of the budget is not yet spent (the rates are near the floor then)
+MAX_REPLANS = 16  # plans a run may replace (config.json stays small)
+
+
 def lr_factor(step: int, config: Any) -> float:
-    """Return the multiplier of the learning rates for training step `step` (1-based) under the plan."""
-    if config.max_minutes is None or config.planned_steps is None or step <= config.planned_from:
+    """Return the multiplier of the learning rates for training step `step` (1-based) under the plan
+    that was in force at that step (the newest whose planned_from lies before it)."""
+    if config.max_minutes is None or config.planned_steps is None:
         return 1.0
-    span = max(config.planned_steps - config.planned_from, 1)
-    progress = min((step - config.planned_from) / span, 1.0)
-    return config.lr_floor + (1.0 - config.lr_floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    plans = (*config.earlier_plans, (config.planned_from, config.planned_steps, config.plan_start_factor))
+    begun = [plan for plan in plans if step > plan[0]]
+    if not begun:
+        return 1.0
+    start, end, first = begun[-1]
+    progress = min((step - start) / max(end - start, 1), 1.0)
+    return config.lr_floor + (first - config.lr_floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def replan(config: Any, step: int, elapsed: float, seconds_per_step: float, cap: int) -> Any:
+    """Return config re-planned at `step` if the speed of late moves the end by more than REPLAN_TOLERANCE of
+    the steps left (the old plan kept in earlier_plans, the rates continuing from their present factor);
+    config itself otherwise, or once REPLAN_UNTIL of the budget is spent, the plan has ended, or MAX_REPLANS."""
+    budget = budget_seconds(config)
+    if (budget is None or config.planned_steps is None or step >= config.planned_steps
+            or elapsed >= REPLAN_UNTIL * budget or len(config.earlier_plans) >= MAX_REPLANS):
+        return config
+    fresh = make_plan(config, step, elapsed, seconds_per_step, cap).planned_steps
+    if abs(fresh - config.planned_steps) <= REPLAN_TOLERANCE * (config.planned_steps - step):
+        return config
+    replaced = (config.planned_from, config.planned_steps, config.plan_start_factor)
+    return dataclasses.replace(config, earlier_plans=(*config.earlier_plans, replaced), planned_from=step,
+                               planned_steps=fresh, plan_start_factor=lr_factor(step, config))
 
 
 def make_plan(config: Any, step: int, elapsed: float, seconds_per_step: float, cap: int) -> Any:
@@ -68,8 +100,9 @@ def recorded_plan(config: Any, recorded: dict[str, Any] | None) -> Any:
     if (recorded is None or config.max_minutes is None or config.planned_steps is not None
             or recorded.get("max_minutes") != config.max_minutes or recorded.get("planned_steps") is None):
         return config
-    return dataclasses.replace(config, planned_steps=recorded["planned_steps"],
-                               planned_from=recorded["planned_from"])
+    earlier = tuple((int(a), int(b), float(f)) for a, b, f in recorded.get("earlier_plans", ()))
+    return dataclasses.replace(config, planned_steps=recorded["planned_steps"], planned_from=recorded["planned_from"],
+                               plan_start_factor=float(recorded.get("plan_start_factor", 1.0)), earlier_plans=earlier)
 
 
 class LearningRates:

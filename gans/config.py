@@ -44,6 +44,9 @@ class TrainingConfig:
     planned_steps: int | None = internal(None, doc="max_minutes' plan: the step the run ends at; recorded in "
                                                    "config.json, so a resumed run keeps it")
     planned_from: int | None = internal(None, doc="the step the plan was made at; the decay runs from it")
+    plan_start_factor: float = internal(1.0, doc="the rates' factor at planned_from (below 1 after a re-plan)")
+    earlier_plans: tuple[tuple[int, int, float], ...] = internal(
+        (), doc="the plans a re-plan replaced, (planned_from, planned_steps, plan_start_factor) each, oldest first")
     keep_checkpoints: int = param(3, min=1, max=1000,
                                   doc="the newest K checkpoints stay on disk (plus the best by SWD)")
     sample_every_steps: int = param(100, min=1, doc="write a sample sheet every N steps")
@@ -58,11 +61,13 @@ class TrainingConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict, the inverse of from_dict."""
-        return dataclasses.asdict(self)
+        return dataclasses.asdict(self) | {"earlier_plans": [list(plan) for plan in self.earlier_plans]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Any:
         """Build a config from a dict; unknown keys raise TypeError so typos are not ignored."""
+        if "earlier_plans" in d:
+            d = d | {"earlier_plans": tuple((int(a), int(b), float(f)) for a, b, f in d["earlier_plans"])}
         return cls(**d)
 
     def validate_training(self) -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gans.budget import lr_factor
+import dataclasses
+
+from gans.budget import REPLAN_UNTIL, lr_factor, recorded_plan, replan
 from gans.configs.dcgan import DCGANConfig
 from gans.train import Progress, TrainingHooks, train_dcgan
 from tests.support.images import write_images
@@ -38,6 +40,38 @@ def test_lr_factor_is_flat_until_the_plan_then_a_cosine_to_the_floor() -> None:
     assert lr_factor(60, planned) == pytest.approx(0.6)
     assert lr_factor(110, planned) == pytest.approx(0.2) and lr_factor(500, planned) == pytest.approx(0.2)
     assert lr_factor(60, DCGANConfig(max_minutes=1.0)) == 1.0  # no plan yet
+
+
+def test_a_faster_machine_extends_the_plan_and_the_rates_continue_without_a_jump() -> None:
+    # planned at step 10 for 110 (1 s a step); at step 60, 30 s into a 600 s budget, steps take 0.5 s
+    planned = DCGANConfig(max_minutes=10.0, lr_floor=0.2, planned_steps=110, planned_from=10)
+    moved = replan(planned, 60, elapsed=30.0, seconds_per_step=0.5, cap=10**15)
+    assert moved.planned_from == 60 and moved.planned_steps == 60 + int((600 * 0.97 - 30) / (0.5 * 1.1))
+    assert moved.earlier_plans == ((10, 110, 1.0),) and moved.plan_start_factor == pytest.approx(0.6)
+    assert lr_factor(60, moved) == lr_factor(60, planned) == pytest.approx(0.6)  # steps already run keep theirs
+    assert lr_factor(61, moved) == pytest.approx(0.6, abs=1e-4)  # continuous at the re-plan
+    assert lr_factor(moved.planned_steps, moved) == pytest.approx(0.2)  # the floor at the new end
+    assert [lr_factor(s, moved) for s in (5, 35)] == [lr_factor(s, planned) for s in (5, 35)]
+
+
+def test_a_plan_is_kept_within_tolerance_late_in_the_budget_and_at_its_end() -> None:
+    planned = DCGANConfig(max_minutes=10.0, planned_steps=1000, planned_from=10)
+    at_speed = (600 * 0.97 - 30) / (1000 - 60) / 1.1  # the speed that lands on the plan's end
+    assert replan(planned, 60, 30.0, at_speed * 1.05, cap=10**15) is planned
+    assert replan(planned, 60, REPLAN_UNTIL * 600, 0.01, cap=10**15) is planned
+    assert replan(planned, 1000, 30.0, 0.01, cap=10**15) is planned
+    slower = replan(planned, 60, 30.0, at_speed * 2, cap=10**15)  # a slower machine ends sooner, decaying faster
+    assert 60 < slower.planned_steps < 1000 and slower.earlier_plans == ((10, 1000, 1.0),)
+    assert replan(planned, 60, 30.0, 0.001, cap=500).planned_steps == 500  # never past max_steps
+
+
+def test_re_plans_are_recorded_and_read_back_for_a_resume() -> None:
+    planned = DCGANConfig(max_minutes=10.0, lr_floor=0.2, planned_steps=110, planned_from=10)
+    moved = replan(planned, 60, elapsed=30.0, seconds_per_step=0.5, cap=10**15)
+    recorded = json.loads(json.dumps(moved.to_dict()))  # as config.json keeps it
+    again = recorded_plan(dataclasses.replace(planned, planned_steps=None, planned_from=None), recorded)
+    assert again.earlier_plans == moved.earlier_plans and again.plan_start_factor == moved.plan_start_factor
+    assert [lr_factor(s, again) for s in range(1, 400)] == [lr_factor(s, moved) for s in range(1, 400)]
 
 
 @pytest.fixture

@@ -39,9 +39,9 @@ def free_port() -> int:
 class Http:
     """A keep-alive JSON client of one server (http.client: no dependency, little overhead per request)."""
 
-    def __init__(self, port: int, token: str | None = None) -> None:
-        self.port, self.token = port, token
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    def __init__(self, port: int, token: str | None = None, timeout: float = 60) -> None:
+        self.port, self.token, self.timeout = port, token, timeout
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """Send one request (retrying once on a dropped keep-alive connection); (status, JSON body or None)."""
@@ -56,7 +56,7 @@ class Http:
                 return response.status, json.loads(raw) if raw[:1] in (b"{", b"[") else None
             except (http.client.HTTPException, ConnectionError, OSError):
                 self.connection.close()
-                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")

@@ -101,12 +101,16 @@ def job_params(args: argparse.Namespace) -> dict[str, Any]:
     return {"image_size": args.image_size, "max_minutes": args.minutes}
 
 
+REGISTER_SECONDS = 1800  # finding the faces in 3,000 photos takes minutes on a loaded machine
+
+
 def register(client: Http, args: argparse.Namespace) -> dict[str, Any]:
     """The dataset of --data (its faces with --faces), as the job reads it."""
     body: dict[str, Any] = {"name": args.data.name, "path": str(args.data.resolve())}
     if args.faces:
         body |= {"faces": "cat", "face_size": args.image_size}
-    return dict(client.ok("POST", "/v1/datasets", body))
+    patient = Http(client.port, client.token, timeout=REGISTER_SECONDS)
+    return dict(patient.ok("POST", "/v1/datasets", body))
 
 
 def dataset_folder(deploy: Deployment, dataset_id: int) -> Path:

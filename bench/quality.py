@@ -161,6 +161,27 @@ def result_images(client: Http, job_id: int) -> np.ndarray:
         return np.stack([np.asarray(Image.open(io.BytesIO(archive.read(n))).convert("RGB")) for n in names])
 
 
+class LoadSampler(threading.Thread):
+    """The 1-minute load average every SAMPLE_SECONDS while the runs train: how shared the machine was."""
+
+    SAMPLE_SECONDS = 10.0
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[float] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.SAMPLE_SECONDS):
+            self.samples.append(os.getloadavg()[0])
+
+    def summary(self) -> dict[str, float] | None:
+        self.done.set()
+        if not self.samples:
+            return None
+        return {"mean": round(sum(self.samples) / len(self.samples), 2), "max": round(max(self.samples), 2)}
+
+
 class Background(threading.Thread):
     """A run on its own thread: its answer, or the error it raised."""
 
@@ -234,11 +255,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     machine, began = machine_info(), time.monotonic()
+    load = LoadSampler()
+    load.start()
     with tempfile.TemporaryDirectory(prefix="catgan-quality-") as scratch:
         runs = run_all(args, Path(scratch))
     command = "python -m bench.quality " + shlex.join(sys.argv[1:] if argv is None else argv)
     result = {"run": {"started": started, "command": command, "tiny": args.tiny, "data": str(args.data),
-                      "seconds": round(time.monotonic() - began, 1), "load_after": list(os.getloadavg())},
+                      "seconds": round(time.monotonic() - began, 1), "load_after": list(os.getloadavg()),
+                      "load_during": load.summary()},
               "machine": machine, "quality": runs}
     path = write_result(args.out, result, prefix="quality-")
     for name, record in runs.items():

@@ -37,15 +37,16 @@ def newest_runs(results: Path, tiny: bool = False) -> dict[str, tuple[dict[str, 
 
 def run_rows(runs: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> list[str]:
     """One table row per run."""
-    rows = ["| run | trained | steps | images/s | SWD vs held-out | floor | SWD / floor | load after |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| run | trained | wall (min) | steps | images/s | SWD vs held-out | floor | SWD / floor | load |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for name, (record, result) in runs.items():
         if "error" in record:
-            rows.append(f"| {name} | {_trained(record)} | not measured: {record['error'][:120]} |||||| ")
+            rows.append(f"| {name} | {_trained(record)} | not measured: {record['error'][:120]} ||||||| ")
             continue
-        rows.append(f"| {name} | {_trained(record)} | {record['steps']:,} | {_rate(record)} | {record['swd']:.3g} "
-                    f"| {record['swd_floor']:.3g} | **{record['swd_ratio']:.3g}x** "
-                    f"| {' '.join(f'{v:.1f}' for v in result['run']['load_after'])} |")
+        wall = record.get("train_seconds") or record.get("job_wall_seconds")
+        rows.append(f"| {name} | {_trained(record)} | {wall / 60:.1f} | {record['steps']:,} | {_rate(record)} "
+                    f"| {record['swd']:.3g} | {record['swd_floor']:.3g} | **{record['swd_ratio']:.3g}x** "
+                    f"| {_load(result['run'])} |")
     return rows
 
 
@@ -92,6 +93,14 @@ def _trained(record: dict[str, Any]) -> str:
     what = "tutorial loop, classic net" if record["run"] == "tutorial" else f"catgan job, {record['recipe']} params"
     faces = ", faces found in the photos" if record.get("faces") else ""
     return f"{what}{faces}, {record['image_size']} px, {record['minutes']:g} min"
+
+
+def _load(run: dict[str, Any]) -> str:
+    """The load average while the runs trained (mean, max), or the one after them for older results."""
+    during = run.get("load_during")
+    if during:
+        return f"{during['mean']:.1f} mean, {during['max']:.1f} max"
+    return "after: " + " ".join(f"{v:.1f}" for v in run["load_after"])
 
 
 def _rate(record: dict[str, Any]) -> str:

@@ -8,10 +8,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gans.data import count_images, held_out_images, image_folder_dataset, load_image, training_images
+from gans.data import count_images, held_out_images, load_image, training_images
 from gans.errors import DatasetError
 from gans.export import to_uint8
 from gans.grid import image_grid
+from gans.memory_data import epoch_batches
 
 SHEET_SIZE = 64  # fixed latents of the sample sheet: an 8x8 grid
 SHEET_STREAM, QUALITY_STREAM = 7, 11  # second halves of the stateless seeds, one per use
@@ -47,9 +48,10 @@ def folder_batches(data_dir: str | Path, image_size: int, channels: int, batch_s
     """Return epoch's batches (B, S, S, channels) in [-1, 1] of an image folder, RGB or grey.
 
     Grey is converted here from decoded RGB rather than asked of gans.data (channels=1): TensorFlow
-    decodes BMP and GIF only to 3 or 4 channels, and the dataset would silently skip those files.
+    decodes BMP and GIF only to 3 or 4 channels, and the dataset would silently skip those files. Inside a
+    run (gans.memory_data.decode_once) a folder that fits in memory is decoded once, not every epoch.
     """
-    dataset = image_folder_dataset(data_dir, image_size, batch_size, seed, epoch=epoch)
+    dataset = epoch_batches(data_dir, image_size, batch_size, seed, epoch)
     return dataset.map(grey) if channels == 1 else dataset
 
 

@@ -32,6 +32,7 @@ from gans.data import held_out_images
 from gans.errors import ConfigError, DatasetError
 from gans.grid import encode_png, upscale_for_viewing
 from gans.guard import DivergenceGuard, TrainingDiverged
+from gans.memory_data import MEMORY_LIMIT_BYTES, decode_once
 from gans.metrics.swd import swd_summary
 from gans.runlog import RunLog
 from gans.spec import ModelSpec
@@ -108,13 +109,14 @@ class TrainResult:
 
 def train_gan(spec: ModelSpec, config: Any, data_dir: str | Path, checkpoint_dir: str | Path,
               hooks: TrainingHooks, *, init_from: str | None = None,
-              inception_weights: str | None = None) -> TrainResult:
+              inception_weights: str | None = None, memory_limit_bytes: int = MEMORY_LIMIT_BYTES) -> TrainResult:
     """Train (or resume) `spec`'s model on `data_dir` until its target step.
 
     If checkpoint_dir holds a checkpoint, training continues from it towards the same target; else,
     with `init_from` (a checkpoint prefix of another run of the same architecture), it starts there.
     With `inception_weights` (a Keras InceptionV3 no-top weights file), the end of the run also reports
-    FID and KID; without, they are reported as unavailable, never estimated some other way.
+    FID and KID; without, they are reported as unavailable, never estimated some other way. A folder whose
+    training images take at most `memory_limit_bytes` as uint8 is decoded once per run (gans.memory_data).
 
     Raises:
         ConfigError: bad config, or a checkpoint of another architecture.
@@ -125,7 +127,8 @@ def train_gan(spec: ModelSpec, config: Any, data_dir: str | Path, checkpoint_dir
     config.validate()
     trainer = _Trainer(spec, config, Path(data_dir), Path(checkpoint_dir), hooks, init_from)
     trainer.inception_weights = inception_weights
-    return trainer.run(init_from)
+    with decode_once(memory_limit_bytes):
+        return trainer.run(init_from)
 
 
 def train_dcgan(config: DCGANConfig, data_dir: str | Path, checkpoint_dir: str | Path,

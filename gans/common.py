@@ -12,7 +12,7 @@ from gans.data import count_images, held_out_images, load_image, training_images
 from gans.errors import DatasetError
 from gans.export import to_uint8
 from gans.grid import image_grid
-from gans.memory_data import epoch_batches
+from gans.memory_data import epoch_batches, remembered
 
 SHEET_SIZE = 64  # fixed latents of the sample sheet: an 8x8 grid
 SHEET_STREAM, QUALITY_STREAM = 7, 11  # second halves of the stateless seeds, one per use
@@ -70,12 +70,21 @@ def trained_on_images(data_dir: str | Path, image_size: int, channels: int, coun
 
 def decoded_sample(paths: list[str], data_dir: str | Path, image_size: int, channels: int, count: int,
                    seed: int) -> np.ndarray:
-    """Return up to count uint8 images (N, S, S, channels) of paths, in an order fixed by seed.
+    """Return up to count uint8 images (N, S, S, channels) of paths, in an order fixed by seed (read-only).
 
-    Files that fail to decode are skipped, as in training.
+    Files that fail to decode are skipped, as in training. Inside a run (gans.memory_data.decode_once) each
+    set is decoded once: the collapse guard asks for one at every sample sheet, the quality figures at
+    every measurement.
     """
     if not paths:
         raise DatasetError(f"no image files in {data_dir}")
+    key = ("decoded_sample", tuple(paths), image_size, channels, count, seed)
+    return remembered(key, lambda: _decode_sample(paths, data_dir, image_size, channels, count, seed))
+
+
+def _decode_sample(paths: list[str], data_dir: str | Path, image_size: int, channels: int, count: int,
+                   seed: int) -> np.ndarray:
+    """Decode decoded_sample's images (see there)."""
     order = np.random.default_rng([seed, QUALITY_STREAM]).permutation(len(paths))
     files = tf.data.Dataset.from_tensor_slices([paths[i] for i in order])
     images = files.map(lambda p: load_image(p, image_size), num_parallel_calls=tf.data.AUTOTUNE,
@@ -83,7 +92,9 @@ def decoded_sample(paths: list[str], data_dir: str | Path, image_size: int, chan
     batches = [grey(b) if channels == 1 else b for b in images.take(count).batch(GENERATE_BATCH)]
     if not batches:
         raise DatasetError(f"none of the images in {data_dir} could be decoded")
-    return to_uint8(tf.concat(batches, axis=0)).numpy()
+    found = to_uint8(tf.concat(batches, axis=0)).numpy()
+    found.flags.writeable = False  # shared by every caller of the run
+    return found
 
 
 def generated_images(generator: keras.Model, latent_dim: int, count: int, seed: int) -> np.ndarray:

@@ -6,16 +6,18 @@ opens it around a run), `epoch_batches` keeps the folder's training images as on
 (N, S, S, C) when they fit in `limit_bytes`, and serves epoch k as the same (seed, k) permutation of the
 files, corrupt files skipped, batched and cast to [-1, 1] per batch: exactly the batches the streaming
 path yields, in the same order, so a run resumed mid-epoch replays them either way. A larger folder, or
-a call outside a run, streams as before.
+a call outside a run, streams as before. `remembered` keeps other fixed real-image sets (the quality
+figures' real set) for the run the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import tensorflow as tf
@@ -40,8 +42,10 @@ class _Scope:
 
     limit_bytes: int
     folders: dict[tuple[tuple[str, ...], int, int], DecodedFolder | None] = field(default_factory=dict)
+    values: dict[Hashable, object] = field(default_factory=dict)  # see remembered()
 
 
+T = TypeVar("T")
 _SCOPE: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar("decode_once", default=None)
 
 
@@ -91,6 +95,20 @@ def decode_folder(directory: str | Path, image_size: int, channels: int = 3) -> 
     found = np.concatenate(indices)
     rows[found] = np.arange(len(found))
     return DecodedFolder(tf.concat(parts, axis=0), rows)
+
+
+def remembered(key: Hashable, compute: Callable[[], T]) -> T:
+    """Return compute(), computed once per decode_once() block for key (every call outside one).
+
+    For what a run reads of its real images again and again and that never changes during it: the fixed
+    real set of the quality figures and the collapse guard's sheets.
+    """
+    scope = _SCOPE.get()
+    if scope is None:
+        return compute()
+    if key not in scope.values:
+        scope.values[key] = compute()
+    return scope.values[key]  # type: ignore[return-value]
 
 
 def _decoded(directory: str | Path, image_size: int, channels: int) -> DecodedFolder | None:

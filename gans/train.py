@@ -41,7 +41,7 @@ from gans.timing import RateMeter
 log = logging.getLogger(__name__)
 
 BEST_DIR = "best"  # the best checkpoint by the sliced Wasserstein distance, kept apart from the last K
-GUARD_SAMPLES = 16  # fixed-latent samples checked for mode collapse at every sheet
+GUARD_SAMPLES = 16  # fixed-latent samples checked for mode collapse at every sheet (their real set: decoded once)
 UNBOUNDED = 10**15  # the step target of a max_minutes run before its plan (epochs do not bound it)
 
 

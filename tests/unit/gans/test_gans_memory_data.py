@@ -93,3 +93,14 @@ def test_resumed_from_memory_mid_epoch_matches_a_streamed_run(image_dir: Path, t
                     resumed.model.generator.get_weights() + resumed.model.discriminator.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
+
+def test_the_real_sets_of_guard_and_quality_are_decoded_once_per_run(tiny_folder: Path) -> None:
+    from gans.common import real_images
+
+    outside = real_images(tiny_folder, 8, 3, 16, seed=0)
+    with decode_once():
+        first = real_images(tiny_folder, 8, 3, 16, seed=0)
+        assert real_images(tiny_folder, 8, 3, 16, seed=0) is first  # every sheet after the first: no decoding
+        assert real_images(tiny_folder, 8, 3, 5, seed=0) is not first
+    np.testing.assert_array_equal(outside, first)
+    assert first.shape == (12, 8, 8, 3) and not first.flags.writeable

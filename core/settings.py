@@ -41,7 +41,8 @@ class Settings(BaseSettings):
                                           "long-name) headers of one tar member, judged before they are read.")
     max_generate_count: int = Field(default=1_000_000, gt=0, description="Most images one generate job makes.")
     shard_size: int = Field(default=10_000, ge=100, description="Images per zip shard of a generate job.")
-    encode_workers: int = Field(default=0, ge=0, description="Processes encoding images (0: one per CPU).")
+    encode_workers: int = Field(default=0, ge=0, description="Processes encoding images (0: the cores the model "
+                                "leaves: all under tfserving, one fewer on a GPU, inline when TensorFlow fills the CPU).")
     generator_backend: Literal["local", "tfserving"] = Field(
         default="local", description="Where generate/translate jobs run the model: in the worker, or over "
         "TensorFlow Serving's gRPC API.")

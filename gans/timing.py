@@ -9,45 +9,52 @@ RATE_WINDOW = 20  # steps over which images/s is averaged
 
 
 class RateMeter:
-    """Images/s over the last steps (leaving out the first, tracing step) and the max_seconds deadline."""
+    """Images/s over the last steps (leaving out the first, tracing call) and the max_seconds deadline.
+
+    Steps are ticked as they come back from the device: one at a time, or a chunk of k at once
+    (gans.chunks); the first call's steps (the tracing ones) are left out of every figure.
+    """
 
     def __init__(self, batch_size: int, max_seconds: float | None = None) -> None:
         self.batch_size = batch_size
         self.start = time.perf_counter()
         self.deadline = None if max_seconds is None else time.monotonic() + max_seconds
-        self.marks: collections.deque[float] = collections.deque(maxlen=RATE_WINDOW + 1)
+        self.marks: collections.deque[tuple[float, int]] = collections.deque(maxlen=RATE_WINDOW + 1)  # (time, ticks)
         self.ticks = 0
-        self.first: float | None = None  # when the first (tracing) step ended
+        self.first: float | None = None  # when the first (tracing) call ended
+        self.first_ticks = 0  # ...and the steps it ran
 
-    def tick(self) -> float:
-        """Record a finished step and return the current images/s."""
-        self.marks.append(time.perf_counter())
-        self.ticks += 1
+    def tick(self, steps: int = 1) -> float:
+        """Record `steps` finished steps (one compiled call) and return the current images/s."""
+        now = time.perf_counter()
+        self.ticks += steps
+        self.marks.append((now, self.ticks))
         if self.first is None:
-            self.first = self.marks[-1]
-        if len(self.marks) < 2:  # only the tracing step so far: time it from the start
-            return self.batch_size / max(self.marks[-1] - self.start, 1e-9)
+            self.first, self.first_ticks = now, self.ticks
+        if len(self.marks) < 2:  # only the tracing call so far: time it from the start
+            return self.batch_size * steps / max(now - self.start, 1e-9)
         return self.rate()
 
     def rate(self) -> float:
-        """Images/s over the window of recorded steps (0 before two steps)."""
+        """Images/s over the window of recorded calls (0 before two)."""
         if len(self.marks) < 2:
             return 0.0
-        return self.batch_size * (len(self.marks) - 1) / max(self.marks[-1] - self.marks[0], 1e-9)
+        (start, before), (end, after) = self.marks[0], self.marks[-1]
+        return self.batch_size * (after - before) / max(end - start, 1e-9)
 
     def elapsed(self) -> float:
         """Seconds since this run started."""
         return time.perf_counter() - self.start
 
     def timed_steps(self) -> int:
-        """Steps timed after the first, tracing one."""
-        return max(self.ticks - 1, 0)
+        """Steps timed after the first, tracing call."""
+        return self.ticks - self.first_ticks
 
     def seconds_per_step(self) -> float:
-        """Mean seconds per step since the tracing step (sheets and checkpoints included); inf before two."""
-        if self.first is None or self.ticks < 2:
+        """Mean seconds per step since the tracing call (sheets and checkpoints included); inf before any."""
+        if self.first is None or self.timed_steps() < 1:
             return float("inf")
-        return (self.marks[-1] - self.first) / (self.ticks - 1)
+        return (self.marks[-1][0] - self.first) / self.timed_steps()
 
     def eta(self, steps_left: int) -> float | None:
         """Seconds to go, or None while only the tracing step was timed."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from gans.budget import LearningRates, budget_seconds, lr_factor, make_plan, ready_to_plan, recorded_choices, run_config
@@ -27,84 +27,26 @@ from gans.checkpoints import (
     write_best_score,
     write_config,
 )
+from gans.chunks import StepRunner, chunk_size
 from gans.configs.dcgan import DCGANConfig
 from gans.data import held_out_images
 from gans.errors import ConfigError, DatasetError
 from gans.grid import encode_png, upscale_for_viewing
 from gans.guard import DivergenceGuard, TrainingDiverged
+from gans.hooks import Progress, TrainingHooks, TrainResult
 from gans.memory_data import MEMORY_LIMIT_BYTES, decode_once
 from gans.metrics.swd import swd_summary
 from gans.runlog import RunLog
 from gans.spec import ModelSpec
 from gans.timing import RateMeter
 
+__all__ = ["Progress", "TrainResult", "TrainingHooks", "train_dcgan", "train_gan"]
+
 log = logging.getLogger(__name__)
 
 BEST_DIR = "best"  # the best checkpoint by the sliced Wasserstein distance, kept apart from the last K
 GUARD_SAMPLES = 16  # fixed-latent samples checked for mode collapse at every sheet (their real set: decoded once)
 UNBOUNDED = 10**15  # the step target of a max_minutes run before its plan (epochs do not bound it)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One step's report to the hooks."""
-
-    epoch: int  # 1-based epoch currently running / just finished
-    step: int  # optimizer steps done overall (continues across resume)
-    total_steps: int  # where the run will end (sooner than the target when max_seconds runs out)
-    g_loss: float
-    d_loss: float
-    images_per_second: float
-    eta_seconds: float | None  # None until the speed is known (after the first, tracing step)
-
-
-class TrainingHooks:
-    """What the caller (the worker) sees of a run; all called from the training thread. No-ops here."""
-
-    def on_progress(self, progress: Progress) -> None:
-        """A report after every step; the caller throttles."""
-
-    def on_checkpoint(self, path: str, step: int, epoch: int, metrics: dict[str, float],
-                      digest: str | None = None) -> None:
-        """A checkpoint was saved at `path` (a prefix: `<dir>/ckpt-<step>`) with this sha256 of its files
-        (also in `<path>.sha256`). Reported again for the checkpoint a run resumes from, so it may repeat."""
-
-    def on_checkpoints_kept(self, kept: list[str], best: str | None) -> None:
-        """The checkpoints still usable (on disk, not found damaged) after pruning, and the best one if measured."""
-
-    def on_sample_grid(self, png: bytes, step: int) -> None:
-        """A PNG sheet from the fixed sample inputs."""
-
-    def on_quality(self, step: int, metrics: dict[str, float]) -> None:
-        """The sliced Wasserstein distance (and per-level figures) measured at `step`."""
-
-    def on_warning(self, message: str) -> None:
-        """Something the run went on past: divergence or collapse with `on_divergence` "warn", or newer
-        checkpoints skipped as damaged on resume."""
-
-    def on_run_files(self, loss_curve_png: bytes, tensorboard_dir: str) -> None:
-        """The loss curve and the TensorBoard event folder, at the end of a run (stopped or not)."""
-
-    def should_stop(self) -> bool:
-        """True stops the run (with a checkpoint) at this step boundary."""
-        return False
-
-    def may_save(self) -> bool:
-        """Asked before every checkpoint and the run files; False once they are no longer the caller's to write
-        (another process took the run over): from then on nothing is saved."""
-        return True
-
-
-@dataclass
-class TrainResult:
-    """How a run ended, and the model to export."""
-
-    stopped: bool  # True when should_stop() ended it early
-    step: int
-    epoch: int
-    metrics: dict[str, Any]  # last losses, images_per_second, swd_* when measured, profile, planned_steps
-    model: Any
-    config: Any = None  # the config as trained: the profile applied, the plan made (what config.json holds)
 
 
 def train_gan(spec: ModelSpec, config: Any, data_dir: str | Path, checkpoint_dir: str | Path,
@@ -168,7 +110,10 @@ class _Trainer:
                                                   max_to_keep=config.keep_checkpoints)
         self.best = tf.train.CheckpointManager(self.checkpoint, str(checkpoint_dir / BEST_DIR), max_to_keep=1)
         self.rejected: set[str] = set()  # checkpoints of this run found damaged on restore
-        self.train_step = tf.function(self.model.train_step, jit_compile=config.jit_compile)
+        # Models whose config declares no steps_per_call train one step per call.
+        self.steps_per_call = getattr(config, "steps_per_call", 1)
+        self.runner = StepRunner(self.model.train_step, [opt for opt, _ in self.rates.base], self.steps_per_call,
+                                 config.jit_compile)
         self.guard, self.warned = DivergenceGuard(), set()
         self.saved_step = self.sampled_step = -1
         self.writable = True  # until the hooks say the run's files are no longer ours to write
@@ -191,18 +136,14 @@ class _Trainer:
         step = int(self.step)
         try:
             while step < self.total:
-                epoch_index, offset = divmod(step, self.epoch_steps)
-                for batch in self._batches(epoch_index, offset, self.total - step):
+                epoch_index = step // self.epoch_steps
+                batches = self._batches(epoch_index, step % self.epoch_steps, self.total - step)
+                while step < min((epoch_index + 1) * self.epoch_steps, self.total):  # the plan may end it early
                     if self.hooks.should_stop():
                         return self._finish(stopped=True)
                     if self.meter.out_of_time():
                         return self._finish(stopped=False)
-                    step = self._train_one(batch)
-                    if step >= self.total:  # the plan, made mid-epoch, may end the run there
-                        break
-                if step == offset + epoch_index * self.epoch_steps:
-                    raise DatasetError(f"fewer than batch_size {self.config.batch_size} examples in "
-                                       f"{self.data_dir} could be decoded")
+                    step = self._train_chunk(batches, min((epoch_index + 1) * self.epoch_steps, self.total))
                 if step % self.epoch_steps == 0:
                     self._end_of_epoch(step // self.epoch_steps)
             return self._finish(stopped=False)
@@ -266,25 +207,45 @@ class _Trainer:
         # steps stay aligned (an empty dataset ends repeat() instead of looping).
         return iter(dataset.repeat().take(self.epoch_steps).skip(offset).take(limit))
 
-    def _train_one(self, batch: Any) -> int:
-        """One optimizer step: guard, log, report, sample when due; return the new step count."""
-        if self.config.max_minutes is not None:
-            self.rates.scale(lr_factor(int(self.step) + 1, self.config))
-        losses = {k: float(v) for k, v in self.train_step(batch).items()}
-        step = int(self.step.assign_add(1))
-        self._guard(self.guard.check_losses(step, losses))
-        self.losses.assign([losses["g_loss"], losses["d_loss"]])
+    def _train_chunk(self, batches: Any, end: int) -> int:
+        """Train up to steps_per_call steps in one call (never past `end` or a sheet); return the new step count."""
+        start = int(self.step)
+        k = chunk_size(start, end, self.steps_per_call, self.config.sample_every_steps)
+        try:
+            chunk = self.runner.run(batches, k, self._chunk_rates(start, k))
+        except tf.errors.OutOfRangeError:  # not one example of the epoch decoded
+            raise DatasetError(f"fewer than batch_size {self.config.batch_size} examples in "
+                               f"{self.data_dir} could be decoded") from None
+        step = start + k
+        # The state is at `step` now: a failure while reporting the chunk checkpoints this, consistently.
+        self.step.assign(step)
         self.epoch.assign((step - 1) // self.epoch_steps + 1)
-        rate = self.meter.tick()
-        self._plan(step)
-        self.runlog.record(step, losses)
-        expected = self.meter.expected_total(step, self.total)
-        self.hooks.on_progress(Progress(
-            epoch=int(self.epoch), step=step, total_steps=expected, g_loss=losses["g_loss"],
-            d_loss=losses["d_loss"], images_per_second=rate, eta_seconds=self.meter.eta(expected - step)))
+        self.losses.assign([chunk["g_loss"][-1], chunk["d_loss"][-1]])
+        rate = self.meter.tick(k)
+        for index in range(k):
+            self._report(start + index + 1, {name: float(values[index]) for name, values in chunk.items()}, rate,
+                         last=index == k - 1)
         if step % self.config.sample_every_steps == 0:
             self._sample()
         return step
+
+    def _chunk_rates(self, start: int, k: int) -> np.ndarray | None:
+        """Under max_minutes, each optimizer's rate for steps start+1..start+k (k, optimizers); else None."""
+        if self.config.max_minutes is None:
+            return None
+        return np.array([[rate * lr_factor(step, self.config) for _, rate in self.rates.base]
+                         for step in range(start + 1, start + k + 1)], dtype=np.float32)
+
+    def _report(self, step: int, losses: dict[str, float], rate: float, last: bool) -> None:
+        """What the host does for each step, in step order: guard, plan (at a chunk's end), log, report."""
+        self._guard(self.guard.check_losses(step, losses))
+        if last:  # a plan made here covers whole chunks: no chunk ran with rates it would change
+            self._plan(step)
+        self.runlog.record(step, losses)
+        expected = self.meter.expected_total(step, self.total)
+        self.hooks.on_progress(Progress(
+            epoch=(step - 1) // self.epoch_steps + 1, step=step, total_steps=expected, g_loss=losses["g_loss"],
+            d_loss=losses["d_loss"], images_per_second=rate, eta_seconds=self.meter.eta(expected - step)))
 
     def _plan(self, step: int) -> None:
         """Under max_minutes, once warmed up: fix the steps that fit the budget and record them in config.json."""

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from gans.config import BETA1, LEARNING_RATE, TrainingConfig, latent_signature
+from gans.config import BETA1, LEARNING_RATE, TrainingConfig, latent_signature, steps_per_call_param
 from gans.contract import ModelDeclaration, ModelKind, param
 from gans.errors import ConfigError
 
@@ -30,13 +30,14 @@ PRE_PROFILE = "classic"  # what a run recorded before profiles existed was train
 _LAST_G_CHANNELS = {"cpu": 32, "gpu": 64}
 _PROFILE_VALUES: dict[str, dict[str, Any]] = {
     "classic": {"d_filters": 64, "kernel_size": 5, "lr_d": 5e-5, "lr_g": 2e-4, "diffaugment": False,
-                "ema_decay": 0.0},
+                "ema_decay": 0.0, "steps_per_call": 1},
     "cpu": {"d_filters": 32, "kernel_size": 4, "lr_d": 2e-4, "lr_g": 2e-4, "diffaugment": True,
-            "ema_decay": 0.999},
+            "ema_decay": 0.999, "steps_per_call": 1},
     "gpu": {"d_filters": 64, "kernel_size": 4, "lr_d": 2e-4, "lr_g": 2e-4, "diffaugment": True,
-            "ema_decay": 0.999},
+            "ema_decay": 0.999, "steps_per_call": 8},
 }
-PROFILE_FIELDS = ("g_filters", "d_filters", "kernel_size", "lr_d", "lr_g", "diffaugment", "ema_decay")
+PROFILE_FIELDS = ("g_filters", "d_filters", "kernel_size", "lr_d", "lr_g", "diffaugment", "ema_decay",
+                  "steps_per_call")
 _DECIDES = "; null: the profile decides"
 
 
@@ -81,6 +82,8 @@ class DCGANConfig(TrainingConfig):
                                            "iteration per call); D then has no BatchNorm and every conv a bias. "
                                            "Measured: no gain beyond seed noise at equal wall time in "
                                            "1.5-minute runs (MODELS.md)")
+    steps_per_call: int | None = steps_per_call_param(
+        None, " (cpu, classic 1: measured no faster on CPU, where the step dwarfs the sync; gpu 8)" + _DECIDES)
 
     @property
     def generator_stages(self) -> int:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gans.config import LEARNING_RATE, TrainingConfig, latent_signature
+from gans.config import (
+    LEARNING_RATE,
+    TrainingConfig,
+    latent_signature,
+    steps_per_call_param,
+)
 from gans.contract import ModelDeclaration, ModelKind, param
 
 IMAGE_SIZES = (32, 64, 128)
@@ -24,6 +29,7 @@ class KerasGANConfig(TrainingConfig):
                              doc="every gradient element is clipped to [-clipvalue, clipvalue]")
     label_noise: float = param(0.05, min=0, max=0.5, doc="uniform [0, label_noise) added to every target of D")
     dropout: float = param(0.4, min=0, max=1, max_exclusive=True, doc="dropout rate before D's last layer")
+    steps_per_call: int = steps_per_call_param(1, " (the book's nets: a step of tens of ms on CPU)")
 
     @property
     def z_dim(self) -> int:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gans.config import BETA1, LEARNING_RATE, TrainingConfig, latent_signature
+from gans.config import (
+    BETA1,
+    LEARNING_RATE,
+    LIGHT_MEASURED,
+    LIGHT_STEPS_PER_CALL,
+    TrainingConfig,
+    latent_signature,
+    steps_per_call_param,
+)
 from gans.contract import ModelDeclaration, ModelKind, param
 
 MIN_SIZE, MAX_SIZE = 8, 128  # image_size bounds: G's last layer has image_size**2 units
@@ -21,6 +29,7 @@ class MLPGANConfig(TrainingConfig):
     lr_d: float = param(2e-4, **LEARNING_RATE, doc="Adam rate of D")
     lr_g: float = param(2e-4, **LEARNING_RATE, doc="Adam rate of G")
     beta1: float = param(0.5, **BETA1, doc="Adam's first-moment decay; 0.9 makes GAN training oscillate")
+    steps_per_call: int = steps_per_call_param(LIGHT_STEPS_PER_CALL, LIGHT_MEASURED)
 
     def validate(self) -> MLPGANConfig:
         """Raise ConfigError naming the first bad field; return self so calls can chain."""

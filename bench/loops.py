@@ -21,15 +21,21 @@ from keras import layers
 from gans.configs.dcgan import DCGANConfig, resolve_profile
 from gans.data import image_folder_dataset
 from gans.dcgan import build
+from gans.dtype_policy import precision_scope
 from gans.losses import sigmoid_bce
 from gans.nets.dcgan import build_discriminator, build_generator
 
-RECIPES = ("cpu", "plain")  # the cpu profile as shipped; the same without DiffAugment and EMA (as the tutorial)
+# the cpu profile as shipped; the same without DiffAugment and EMA (as the tutorial); the cpu profile in float32,
+# in mixed_bfloat16, and in float32 compiled by XLA (bench.figures.precision)
+RECIPES = ("cpu", "plain", "cpu-float32", "cpu-bf16", "cpu-xla")
+_EXTRA = {"cpu": {}, "plain": {"diffaugment": False, "ema_decay": 0.0}, "cpu-float32": {"precision": "float32"},
+          "cpu-bf16": {"precision": "mixed_bfloat16"}, "cpu-xla": {"precision": "float32", "jit_compile": True}}
 
 
 def recipe_config(recipe: str, image_size: int, batch_size: int) -> DCGANConfig:
-    """The cpu profile's config at this size and batch; "plain" turns DiffAugment and the EMA off."""
-    extra = {} if recipe == "cpu" else {"diffaugment": False, "ema_decay": 0.0}
+    """The cpu profile's config at this size and batch; "plain" turns DiffAugment and the EMA off, the
+    cpu-* recipes fix its precision (and XLA)."""
+    extra = _EXTRA[recipe]
     config = DCGANConfig(profile="cpu", image_size=image_size, batch_size=batch_size, seed=0, **extra)
     return resolve_profile(config, has_gpu=False)
 
@@ -65,7 +71,8 @@ class Tutorial:
     def __init__(self, config: DCGANConfig, images: tf.Tensor) -> None:
         keras.utils.set_random_seed(config.seed)
         self.config = config
-        self.generator, self.discriminator = build_generator(config), build_discriminator(config)
+        with precision_scope(config.precision):  # the job's dtype policy: the ratio compares loops, not dtypes
+            self.generator, self.discriminator = build_generator(config), build_discriminator(config)
         self.g_optimizer = keras.optimizers.Adam(config.lr_g, beta_1=config.beta1)
         self.d_optimizer = keras.optimizers.Adam(config.lr_d, beta_1=config.beta1)
         dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(int(images.shape[0]), seed=0).repeat()

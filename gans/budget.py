@@ -28,6 +28,7 @@ import keras
 
 from gans.checkpoints import read_config
 from gans.common import has_gpu
+from gans.precision import resolve_precision
 from gans.spec import ModelSpec
 
 PLAN_MIN_STEPS = 10  # timed steps (the first, tracing step left out) before the plan is made
@@ -125,23 +126,27 @@ class LearningRates:
 
 def run_config(spec: ModelSpec, config: Any, checkpoint_dir: Path, init_from: str | None = None) -> Any:
     """Return the config this start of the run trains with: the profile applied and the plan kept as its
-    config.json recorded them (a resumed run picks what its first start picked, whatever devices it sees).
+    config.json recorded them (a resumed run picks what its first start picked, whatever devices it sees);
+    so is an "auto" precision.
 
     A new run started from another run's checkpoint (init_from) takes that run's profile choices, so its
     nets fit the checkpoint, but makes its own plan.
     """
     own = read_config(checkpoint_dir)
     source = read_config(Path(init_from).parent) if own is None and init_from else None
+    recorded = own if own is not None else source
     if spec.resolve is not None:
-        config = spec.resolve(config, has_gpu(), own if own is not None else source)
+        config = spec.resolve(config, has_gpu(), recorded)
+    config = resolve_precision(config, has_gpu(), recorded)  # "auto" -> this device's pick, or the record's
     return recorded_plan(config, own).validate()
 
 
 def recorded_choices(config: Any) -> dict[str, Any]:
-    """What the run chose for itself, for the job's metrics: the profile picked, the steps planned."""
+    """What the run chose for itself, for the job's metrics: the profile and precision picked, the steps planned."""
     found: dict[str, Any] = {}
     if getattr(config, "profile", None) is not None:
         found["profile"] = config.profile
+    found["precision"] = config.precision
     if config.planned_steps is not None:
         found["planned_steps"] = config.planned_steps
     return found

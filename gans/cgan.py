@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from gans.common import GENERATE_BATCH, check_batch_fits
 from gans.configs.cgan import DECLARATION, CGANConfig
+from gans.dtype_policy import precision_optimizer, precision_scope
 from gans.errors import ConfigError, DatasetError
 from gans.export import export_declared, to_uint8
 from gans.grid import image_grid
@@ -65,7 +66,8 @@ class CGAN(TwoPlayerGAN):
             real_logits = self.discriminator([real, label], training=True)  # (B, 1)
             fake_logits = self.discriminator([fake, label], training=True)  # (B, 1)
             d_loss = sigmoid_bce(real_logits, 1.0) + sigmoid_bce(fake_logits, 0.0)
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+            scaled = self.d_optimizer.scale_loss(d_loss)  # d_loss itself unless mixed_float16 (gans.dtype_policy)
+        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
 
         # 2. Generator: fresh latents, same labels, pushed towards D saying "real, and of this class".
@@ -74,7 +76,8 @@ class CGAN(TwoPlayerGAN):
             fake_logits = self.discriminator([self.generator([z, label], training=True), label],
                                              training=True)
             g_loss = sigmoid_bce(fake_logits, 1.0)
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        grads = tape.gradient(scaled, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         return {"d_loss": d_loss, "g_loss": g_loss}
 
@@ -93,9 +96,12 @@ def build_cgan(config: CGANConfig) -> CGAN:
         raise ConfigError("class_names is empty: fill it from the data first, "
                          "config = gans.cgan.with_classes(config, data_dir)")
     keras.utils.set_random_seed(config.seed)  # weight init; the model's rng does the rest
-    model = CGAN(config)
-    model.compile(d_optimizer=keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
-                  g_optimizer=keras.optimizers.Adam(config.lr_g, beta_1=config.beta1))
+    with precision_scope(config.precision):  # every net under the config's dtype policy
+        model = CGAN(config)
+    model.compile(d_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
+                                                  config.precision),
+                  g_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_g, beta_1=config.beta1),
+                                                  config.precision))
     return model
 
 

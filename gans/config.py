@@ -15,6 +15,8 @@ from typing import Any
 
 from gans.contract import ParamInfo, Signature, TensorField, internal, is_param, param, param_info
 from gans.errors import ConfigError
+from gans.precision import DOC as PRECISION_DOC
+from gans.precision import PRECISIONS
 
 DIVERGENCE_ACTIONS = ("fail", "warn")
 MAX_STEPS_PER_CALL = 1000
@@ -62,7 +64,9 @@ class TrainingConfig:
                                doc='"fail" stops the job on NaN/inf, a stuck D or mode collapse; "warn" flags it')
     seed: int = param(0, min=0, max=MAX_SEED, doc="same seed + same data = same run, also across a resume "
                       "(the API draws one when none is given)")
-    jit_compile: bool = internal(False, doc="XLA, a deployment setting; about 10x slower on a small CPU, so off")
+    precision: str = param("auto", choices=PRECISIONS, doc=PRECISION_DOC)
+    jit_compile: bool = internal(False, doc="XLA, a deployment setting; off: the cpu-profile DCGAN step ran at "
+                                           "0.54x float32's speed under XLA on 2 CPU cores (BENCHMARKS.md)")
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict, the inverse of from_dict."""

@@ -20,6 +20,7 @@ from gans.common import (
     trained_on_images,
 )
 from gans.configs.dcgan import DECLARATION, DCGANConfig, resolve_profile
+from gans.dtype_policy import precision_optimizer, precision_scope
 from gans.export import export_declared, serve_latents
 from gans.losses import RELATIVISTIC, d_loss, g_loss, r1_penalty
 from gans.nets.dcgan import build_discriminator, build_generator
@@ -78,7 +79,8 @@ class DCGAN(TwoPlayerGAN):
             loss = d_loss(config.loss, real_logits, fake_logits, config.label_smoothing)
             if config.r1_gamma:
                 loss += config.r1_gamma * r1
-        grads = tape.gradient(loss, self.discriminator.trainable_variables)
+            scaled = self.d_optimizer.scale_loss(loss)  # loss itself unless mixed_float16 (gans.dtype_policy)
+        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
         return {"d_loss": loss, "r1": r1} if config.r1_gamma else {"d_loss": loss}
 
@@ -91,7 +93,8 @@ class DCGAN(TwoPlayerGAN):
             if self.config.loss in RELATIVISTIC:  # constant for G: no gradient reaches it through the reals
                 real_logits = self.discriminator(self._see(real), training=True)
             loss = g_loss(self.config.loss, fake_logits, real_logits)
-        grads = tape.gradient(loss, self.generator.trainable_variables)
+            scaled = self.g_optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         return loss
 
@@ -111,13 +114,16 @@ def build(config: DCGANConfig) -> DCGAN:
     """Build the DCGAN with the recipe's two Adam optimizers; weights seeded by config.seed.
 
     A config whose profile is not applied yet is resolved here for this process's devices (the trainer
-    resolves before, recording the pick).
+    resolves before, recording the pick). Every net is built under the config's precision.
     """
     config = config.validate() if config.resolved else resolve_profile(config, has_gpu())
     keras.utils.set_random_seed(config.seed)
-    model = DCGAN(config)
-    model.compile(d_optimizer=keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
-                  g_optimizer=keras.optimizers.Adam(config.lr_g, beta_1=config.beta1))
+    with precision_scope(config.precision):
+        model = DCGAN(config)
+    model.compile(d_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
+                                                  config.precision),
+                  g_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_g, beta_1=config.beta1),
+                                                  config.precision))
     return model
 
 

@@ -28,6 +28,7 @@ from gans.common import (
     trained_on_images,
 )
 from gans.configs.keras_gan import DECLARATION, KerasGANConfig
+from gans.dtype_policy import precision_optimizer, precision_scope
 from gans.export import export_declared, serve_latents
 from gans.nets.keras_gan import build_discriminator, build_generator
 from gans.spec import ModelSpec
@@ -65,7 +66,8 @@ class KerasGAN(TwoPlayerGAN):
         with tf.GradientTape() as tape:
             predictions = self.discriminator(combined, training=True)  # (2B, 1)
             d_loss = tf.reduce_mean(keras.losses.binary_crossentropy(labels, predictions))
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+            scaled = self.d_optimizer.scale_loss(d_loss)  # d_loss itself unless mixed_float16 (gans.dtype_policy)
+        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
 
         # 2. Generator, through D with D's weights held (the book's frozen `gan` model; its dropout
@@ -76,7 +78,8 @@ class KerasGAN(TwoPlayerGAN):
         with tf.GradientTape() as tape:
             predictions = self.discriminator(self.generator(z, training=True), training=True)
             g_loss = tf.reduce_mean(keras.losses.binary_crossentropy(misleading_targets, predictions))
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        grads = tape.gradient(scaled, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         return {"d_loss": d_loss, "g_loss": g_loss}
 
@@ -92,9 +95,10 @@ def build_keras_gan(config: KerasGANConfig) -> KerasGAN:
     """Build the model with weights seeded by config.seed, compiled with the book's optimizers."""
     config.validate()
     keras.utils.set_random_seed(config.seed)  # Keras' initialisers draw from the global seed
-    model = KerasGAN(config)
-    model.compile(d_optimizer=rmsprop(config.lr_d, config.clipvalue),
-                  g_optimizer=rmsprop(config.lr_g, config.clipvalue))
+    with precision_scope(config.precision):  # every net under the config's dtype policy
+        model = KerasGAN(config)
+    model.compile(d_optimizer=precision_optimizer(rmsprop(config.lr_d, config.clipvalue), config.precision),
+                  g_optimizer=precision_optimizer(rmsprop(config.lr_g, config.clipvalue), config.precision))
     return model
 
 

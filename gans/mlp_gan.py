@@ -21,6 +21,7 @@ from gans.common import (
     trained_on_images,
 )
 from gans.configs.mlp_gan import DECLARATION, MLPGANConfig
+from gans.dtype_policy import precision_optimizer, precision_scope
 from gans.export import export_declared, serve_latents
 from gans.losses import sigmoid_bce
 from gans.nets.mlp_gan import build_discriminator, build_generator
@@ -44,14 +45,16 @@ class MLPGAN(TwoPlayerGAN):
         with tf.GradientTape() as tape:
             d_loss = (sigmoid_bce(self.discriminator(real, training=True), 1.0)
                       + sigmoid_bce(self.discriminator(fake, training=True), 0.0))
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+            scaled = self.d_optimizer.scale_loss(d_loss)  # d_loss itself unless mixed_float16 (gans.dtype_policy)
+        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
 
         # 2. Generator, non-saturating: maximise log D(G(z)) (target 1) on fresh latents.
         z = self.rng.normal([batch_size, self.config.z_dim])  # (B, z_dim)
         with tf.GradientTape() as tape:
             g_loss = sigmoid_bce(self.discriminator(self.generator(z, training=True), training=True), 1.0)
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        grads = tape.gradient(scaled, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         return {"d_loss": d_loss, "g_loss": g_loss}
 
@@ -60,9 +63,12 @@ def build_mlp_gan(config: MLPGANConfig) -> MLPGAN:
     """Build the model with weights seeded by config.seed, compiled with Adam(lr, beta1) per player."""
     config.validate()
     keras.utils.set_random_seed(config.seed)  # Keras' initialisers draw from the global seed
-    model = MLPGAN(config)
-    model.compile(d_optimizer=keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
-                  g_optimizer=keras.optimizers.Adam(config.lr_g, beta_1=config.beta1))
+    with precision_scope(config.precision):  # every net under the config's dtype policy
+        model = MLPGAN(config)
+    model.compile(d_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
+                                                  config.precision),
+                  g_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_g, beta_1=config.beta1),
+                                                  config.precision))
     return model
 
 

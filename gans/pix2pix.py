@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from gans.common import check_batch_fits
 from gans.configs.pix2pix import DECLARATION, Pix2PixConfig
+from gans.dtype_policy import precision_optimizer, precision_scope
 from gans.export import export_declared, to_uint8
 from gans.grid import image_grid
 from gans.losses import sigmoid_bce
@@ -81,8 +82,10 @@ class Pix2Pix(keras.Model):
             # D: real pairs towards 1, fake pairs towards 0. The paper halves this sum; under Adam
             # scaling a loss does not change the step (up to epsilon), so we report it unhalved.
             d_loss = sigmoid_bce(real_logits, 1.0) + sigmoid_bce(fake_logits, 0.0)
+            # the losses themselves unless mixed_float16 (gans.dtype_policy)
+            g_scaled, d_scaled = self.g_optimizer.scale_loss(g_loss), self.d_optimizer.scale_loss(d_loss)
         g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
-        g_grads, d_grads = g_tape.gradient(g_loss, g_vars), d_tape.gradient(d_loss, d_vars)
+        g_grads, d_grads = g_tape.gradient(g_scaled, g_vars), d_tape.gradient(d_scaled, d_vars)
         self.g_optimizer.apply_gradients(zip(g_grads, g_vars, strict=True))
         self.d_optimizer.apply_gradients(zip(d_grads, d_vars, strict=True))
         return {"d_loss": d_loss, "g_loss": g_loss, "gan_loss": gan_loss, "l1_loss": l1_loss}
@@ -92,9 +95,12 @@ def build(config: Pix2PixConfig) -> Pix2Pix:
     """Build the model with seeded weights, compiled with the recipe's two Adam optimizers."""
     config.validate()
     keras.utils.set_random_seed(config.seed)
-    model = Pix2Pix(config)
-    model.compile(d_optimizer=keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
-                  g_optimizer=keras.optimizers.Adam(config.lr_g, beta_1=config.beta1))
+    with precision_scope(config.precision):  # every net under the config's dtype policy
+        model = Pix2Pix(config)
+    model.compile(d_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
+                                                  config.precision),
+                  g_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_g, beta_1=config.beta1),
+                                                  config.precision))
     return model
 
 

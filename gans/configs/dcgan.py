@@ -20,6 +20,7 @@ from typing import Any
 from gans.config import BETA1, LEARNING_RATE, TrainingConfig, latent_signature, steps_per_call_param
 from gans.contract import ModelDeclaration, ModelKind, param
 from gans.errors import ConfigError
+from gans.precision import CONCRETE_PRECISIONS, resolve_precision
 
 IMAGE_SIZES = (32, 64, 128)
 PROFILES = ("auto", "cpu", "gpu", "classic")
@@ -92,8 +93,9 @@ class DCGANConfig(TrainingConfig):
 
     @property
     def resolved(self) -> bool:
-        """Tell whether the profile has been applied (a concrete profile, no field left to it)."""
-        return self.profile in CONCRETE_PROFILES and all(getattr(self, f) is not None for f in PROFILE_FIELDS)
+        """Tell whether the profile has been applied (a concrete profile and precision, no field left to it)."""
+        return (self.profile in CONCRETE_PROFILES and self.precision in CONCRETE_PRECISIONS
+                and all(getattr(self, f) is not None for f in PROFILE_FIELDS))
 
     def validate(self) -> DCGANConfig:
         """Raise ConfigError naming the first bad field; return self so calls can chain."""
@@ -127,8 +129,10 @@ def resolve_profile(config: DCGANConfig, has_gpu: bool, recorded: dict[str, Any]
 
     `recorded` is the config a run of the same folder stored (its config.json): a resumed run keeps what
     the first start picked and filled, whatever devices it sees now; a record from before profiles was
-    trained with the classic recipe. A resolved config resolves to itself.
+    trained with the classic recipe. "auto" precision is picked the same way (gans.precision). A resolved
+    config resolves to itself.
     """
+    config = resolve_precision(config, has_gpu, recorded)
     values = {f: getattr(config, f) for f in PROFILE_FIELDS}
     profile = config.profile
     if recorded is not None:

@@ -97,4 +97,5 @@ def _spectral(layer: layers.Layer, config: DCGANConfig) -> layers.Layer:
     """Return layer wrapped in SpectralNormalization when the config asks for it, else layer itself."""
     if not config.spectral_norm:
         return layer
-    return layers.SpectralNormalization(layer, power_iterations=1, name=f"{layer.name}_sn")
+    # the wrapper computes in its layer's dtype: D's float32 logit stays float32 under a mixed policy
+    return layers.SpectralNormalization(layer, power_iterations=1, dtype=layer.dtype_policy, name=f"{layer.name}_sn")

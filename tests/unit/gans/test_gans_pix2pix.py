@@ -111,9 +111,10 @@ def test_train_steps_are_finite_and_resume_exactly(photo_dir: Path, tmp_path: Pa
 
 
 def test_export_runs_in_a_fresh_process_like_the_sample_sheet(photo_dir: Path, tmp_path: Path) -> None:
-    model = build(TINY)
-    run_steps(model, list(SPEC.epoch_dataset(TINY, photo_dir, 0).take(1)))
-    sketches, targets = SPEC.sample_inputs(TINY, photo_dir)
+    config = dataclasses.replace(TINY, precision="float32")  # exact sheet == export pixels: float32 (bf16 +-1)
+    model = build(config)
+    run_steps(model, list(SPEC.epoch_dataset(config, photo_dir, 0).take(1)))
+    sketches, targets = SPEC.sample_inputs(config, photo_dir)
     sheet = SPEC.sample_sheet(model, (sketches, targets))
     assert sheet.dtype == np.uint8 and sheet.shape == (4 * 64, 3 * 64, 3)
     rows = sheet.reshape(4, 64, 3, 64, 3).transpose(0, 2, 1, 3, 4)  # (pair, column, H, W, C)
@@ -121,7 +122,7 @@ def test_export_runs_in_a_fresh_process_like_the_sample_sheet(photo_dir: Path, t
     np.testing.assert_array_equal(rows[:, 2], targets)
 
     export_dir = tmp_path / "model" / "1"
-    SPEC.export(model, TINY, export_dir, {"job_id": "j-1"})
+    SPEC.export(model, config, export_dir, {"job_id": "j-1"})
     np.save(tmp_path / "sketches.npy", sketches)
     script = textwrap.dedent(f"""
         import sys, numpy as np, tensorflow as tf

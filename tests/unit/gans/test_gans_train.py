@@ -83,8 +83,9 @@ def test_short_run_reports_checkpoints_and_samples(image_dir: Path, tmp_path: Pa
     assert (result.stopped, result.step, result.epoch) == (False, 6, 3)
     assert result.metrics["g_loss"] == hooks.progress[-1].g_loss
     assert set(result.metrics) == {"g_loss", "d_loss", "images_per_second", "swd_mean", "swd_32px", "swd_16px",
-                                   "fid", "kid", "fid_note", "profile"}
+                                   "fid", "kid", "fid_note", "profile", "precision"}
     assert result.metrics["profile"] == "cpu"  # auto, on a machine without a GPU
+    assert result.metrics["precision"] == "mixed_bfloat16"  # auto, on this CPU with bfloat16 instructions
     assert (result.metrics["fid"], result.metrics["kid"]) == ("unavailable", "unavailable")  # never faked
     assert "CATGAN_INCEPTION_WEIGHTS" in result.metrics["fid_note"]
     assert result.metrics["swd_mean"] > 0  # measured at the end of the run

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from gans.budget import LearningRates, budget_seconds, lr_factor, make_plan, ready_to_plan, recorded_choices, run_config
+from gans.budget import (LearningRates, budget_seconds, lr_factor, make_plan, ready_to_plan, recorded_choices, replan,
+                         run_config)
 from gans.checkpoints import (
     config_difference,
     read_best_score,
@@ -92,6 +93,8 @@ class _Trainer:
         self.total = UNBOUNDED if config.max_minutes is not None else config.epochs * self.epoch_steps
         if config.max_steps is not None:
             self.total = min(self.total, config.max_steps)
+        self.cap = self.total  # what bounds a plan: max_steps, else nothing
+        self.plan_mark: tuple[float, int] | None = None  # (elapsed, step) of this start's last plan: it may re-plan
         if config.planned_steps is not None:
             self.total = min(self.total, config.planned_steps)
         self.model = spec.build(config)
@@ -253,8 +256,24 @@ class _Trainer:
                              self.epoch_steps):
             return
         self.config = make_plan(self.config, step, self.meter.elapsed(), self.meter.seconds_per_step(), self.total)
-        self.total = self.config.planned_steps
+        self.total, self.plan_mark = self.config.planned_steps, (self.meter.elapsed(), step)
         log.info("planned %d steps to fit max_minutes=%s (from step %d)", self.total, self.config.max_minutes, step)
+        if self._may_save():
+            write_config(self.checkpoint_dir, self.config)
+
+    def _replan(self, step: int) -> None:
+        """At an epoch end of the start that made the plan: move its end if the pace since the last plan (sheets
+        and checkpoints included) says the budget holds other than planned (gans.budget.replan)."""
+        if self.plan_mark is None or step - self.plan_mark[1] < self.epoch_steps:
+            return
+        elapsed = self.meter.elapsed()
+        pace = (elapsed - self.plan_mark[0]) / (step - self.plan_mark[1])
+        moved = replan(self.config, step, elapsed, pace, self.cap)
+        if moved is self.config:
+            return
+        log.info("re-planned to %d steps (from %d, at step %d, %.2f s a step)", moved.planned_steps, self.total,
+                 step, pace)
+        self.config, self.total, self.plan_mark = moved, moved.planned_steps, (elapsed, step)
         if self._may_save():
             write_config(self.checkpoint_dir, self.config)
 
@@ -270,6 +289,7 @@ class _Trainer:
             self.hooks.on_warning(problem)
 
     def _end_of_epoch(self, epoch: int) -> None:
+        self._replan(epoch * self.epoch_steps)  # before the checkpoint: config.json then holds the plan it ran under
         if self.config.swd_every_epochs and epoch % self.config.swd_every_epochs == 0:
             self._measure_quality()
         if epoch % self.config.checkpoint_every_epochs == 0:

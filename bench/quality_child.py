@@ -20,7 +20,7 @@ import numpy as np
 from bench.harness import REPLY
 
 SEED = 0
-SHEET_TILES = 64  # an 8 x 8 sheet of the first samples
+SHEET_PIXELS = 512  # a sheet of the first samples about this wide: 8 x 8 up to 64 px, 4 x 4 at 128
 
 
 def tutorial(data: Path, image_size: int, minutes: float, samples: int, out: Path) -> dict[str, Any]:
@@ -66,7 +66,8 @@ def score(data: Path, image_size: int, generated: Path, sheet: Path) -> dict[str
     trained = trained_on_images(data, image_size, 3, len(fake), SEED)
     began = time.monotonic()
     swd, floor = swd_summary(real, fake)["swd_mean"], swd_summary(real, trained)["swd_mean"]
-    sheet.write_bytes(encode_png(upscale_for_viewing(image_grid(fake[:SHEET_TILES], 8))))
+    columns = max(4, min(8, SHEET_PIXELS // image_size))
+    sheet.write_bytes(encode_png(upscale_for_viewing(image_grid(fake[:columns * columns], columns))))
     return {"samples": len(fake), "held_out": held, "reference": len(real), "swd": round(swd, 3),
             "swd_floor": round(floor, 3), "swd_ratio": round(swd / floor, 3),
             "score_seconds": round(time.monotonic() - began, 1)}

@@ -42,7 +42,7 @@ def lease_lost() -> bool:
 def mark_lease_lost() -> None:
     """Remember that a write found the lease taken (before the heartbeat did): the job stops at its next step."""
     if _current is not None:
-        _current.lost.set()
+        _current.lose("a write found it held by another worker")
 
 
 class Heartbeat:
@@ -82,7 +82,11 @@ class Heartbeat:
         except Exception:  # the database may be briefly away: the lease outlasts a few missed beats
             log.warning("job %s: could not renew the lease; retrying", self.job_id, exc_info=True)
             return
-        if not held and not self.lost.is_set() and not self._stop.is_set():
-            log.warning("job %s: lease lost (another worker took the job, or it was released); stopping",
-                        self.job_id)
+        if not held and not self._stop.is_set():
+            self.lose("another worker took the job, or it was released")
+
+    def lose(self, why: str) -> None:
+        """Mark the lease lost, logging it once whoever noticed first (the heartbeat or a write)."""
+        if not self.lost.is_set():
+            log.warning("job %s: lease lost (%s); stopping", self.job_id, why)
             self.lost.set()

@@ -2,8 +2,8 @@
 jobs their counts and newest few.
 
 A job of a million images has thousands of shards and a long run thousands of sample sheets, so a job body
-carries counts and the newest NEWEST rows; a page of jobs costs a fixed number of queries (grouped counts, and a
-window function ranking each job's rows), never one per job nor every row of every job. The full lists are paged
+carries counts and the newest NEWEST rows; a page of jobs costs a fixed number of queries (for artifacts and for
+checkpoints one window pass ranking and counting each job's rows), never one per job nor every row of every job. The full lists are paged
 by id, oldest first, with the cursors of GET /v1/jobs.
 """
 
@@ -35,34 +35,35 @@ class JobOutputs:
 
 
 def job_outputs(*, session: Session, job_ids: Sequence[int], newest: int = NEWEST) -> dict[int, JobOutputs]:
-    """The outputs of each of `job_ids`, in five queries however many jobs and rows there are."""
+    """The outputs of each of `job_ids`, in three queries however many jobs and rows there are."""
     if not job_ids:
         return {}
-    counts = {model: _counts(session, model, job_ids) for model in (Artifact, Checkpoint)}
-    artifacts, checkpoints = _newest(session, Artifact, job_ids, newest), _newest(session, Checkpoint, job_ids, newest)
+    (artifact_counts, artifacts), (checkpoint_counts, checkpoints) = (
+        _newest_and_counts(session, model, job_ids, newest) for model in (Artifact, Checkpoint))
     versions = dict(session.execute(select(ModelVersion.job_id, func.max(ModelVersion.id))
                                     .where(ModelVersion.job_id.in_(job_ids)).group_by(ModelVersion.job_id)).all())
-    return {job_id: JobOutputs(artifact_count=counts[Artifact].get(job_id, 0),
-                               checkpoint_count=counts[Checkpoint].get(job_id, 0),
+    return {job_id: JobOutputs(artifact_count=artifact_counts.get(job_id, 0),
+                               checkpoint_count=checkpoint_counts.get(job_id, 0),
                                artifacts=artifacts.get(job_id, []), checkpoints=checkpoints.get(job_id, []),
                                model_version_id=versions.get(job_id))
             for job_id in job_ids}
 
 
-def _counts(session: Session, model: type[Row], job_ids: Sequence[int]) -> dict[int, int]:
-    query = select(model.job_id, func.count()).where(model.job_id.in_(job_ids)).group_by(model.job_id)
-    return dict(session.execute(query).all())
-
-
-def _newest(session: Session, model: type[Row], job_ids: Sequence[int], newest: int) -> dict[int, list[Row]]:
-    """The newest `newest` rows of each job, oldest first: ranked per job in the database, only those loaded."""
+def _newest_and_counts(session: Session, model: type[Row], job_ids: Sequence[int],
+                       newest: int) -> tuple[dict[int, int], dict[int, list[Row]]]:
+    """Each job's row count and its newest `newest` rows, oldest first, in one query: the database ranks and
+    counts each job's rows in one window pass; only the newest rows are loaded, each carrying its job's count."""
     rank = func.row_number().over(partition_by=model.job_id, order_by=model.id.desc()).label("rank")
-    ranked = select(model.id.label("id"), rank).where(model.job_id.in_(job_ids)).subquery()
-    query = select(model).join(ranked, model.id == ranked.c.id).where(ranked.c.rank <= newest).order_by(model.id)
+    total = func.count().over(partition_by=model.job_id).label("total")
+    ranked = select(model.id.label("id"), rank, total).where(model.job_id.in_(job_ids)).subquery()
+    query = (select(model, ranked.c.total).join(ranked, model.id == ranked.c.id).where(ranked.c.rank <= newest)
+             .order_by(model.id))
+    counts: dict[int, int] = {}
     grouped: dict[int, list[Row]] = {}
-    for row in session.scalars(query):
+    for row, count in session.execute(query):
+        counts[row.job_id] = count
         grouped.setdefault(row.job_id, []).append(row)
-    return grouped
+    return counts, grouped
 
 
 def page_artifacts(*, session: Session, job_id: int, cursor: str | None = None, limit: int = 100,

@@ -133,6 +133,21 @@ def test_listing_jobs_costs_the_same_queries_however_many_jobs_and_artifacts(
     assert [(by_id[i]["checkpoint_count"], len(by_id[i]["checkpoints"])) for i in few] == [(6, 5)] * 2
 
 
+def test_reading_one_job_costs_three_queries_for_its_outputs(
+        app: Flask, client: FlaskClient, settings: Settings, sessions: sessionmaker[Session], dataset_id: int) -> None:
+    empty, busy = _train(client, dataset_id), _train(client, dataset_id)
+    _record(sessions, settings, busy, artifacts_=12, checkpoints=7)
+    reads = {}
+    for job_id in (empty, busy):
+        with _statements(app) as seen:
+            reads[job_id] = client.get(f"/v1/jobs/{job_id}").get_json()
+        outputs = [s for s in seen if "artifacts" in s or "checkpoints" in s or "model_versions" in s]
+        assert len(outputs) == 3, outputs  # artifacts and checkpoints: one window pass each; the newest version
+    assert (reads[empty]["artifact_count"], reads[empty]["artifacts"], reads[empty]["checkpoint_count"]) == (0, [], 0)
+    assert (reads[busy]["artifact_count"], reads[busy]["checkpoint_count"]) == (12, 7)
+    assert [c["step"] for c in reads[busy]["checkpoints"]] == [3, 4, 5, 6, 7]  # the newest five, oldest first
+
+
 def _version(sessions: sessionmaker[Session], name: str, model: str) -> int:
     """A model version row of TEST_OWNER (jobs that never run need no export on disk)."""
     with session_scope(sessions) as session:

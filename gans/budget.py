@@ -111,7 +111,7 @@ class LearningRates:
 
     def __init__(self, trackables: dict[str, Any]) -> None:
         # read as built, before a restore brings back decayed values
-        self.base = [(opt, float(opt.learning_rate)) for opt in trackables.values()
+        self.base = [(opt, _rate(opt)) for opt in trackables.values()
                      if isinstance(opt, keras.optimizers.Optimizer)]
 
     def scale(self, factor: float) -> None:
@@ -121,7 +121,12 @@ class LearningRates:
 
     def current(self) -> list[float]:
         """Return the rates the optimizers hold now, in order."""
-        return [float(opt.learning_rate) for opt, _ in self.base]
+        return [_rate(opt) for opt, _ in self.base]
+
+
+def _rate(optimizer: keras.optimizers.Optimizer) -> float:
+    """Return an optimizer's learning rate as a float (a mirrored variable's too, which float() refuses)."""
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
 def run_config(spec: ModelSpec, config: Any, checkpoint_dir: Path, init_from: str | None = None) -> Any:

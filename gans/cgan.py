@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from gans.common import GENERATE_BATCH, check_batch_fits
 from gans.configs.cgan import DECLARATION, CGANConfig
-from gans.dtype_policy import precision_optimizer, precision_scope
+from gans.dtype_policy import adam_players, precision_scope
 from gans.errors import ConfigError, DatasetError
 from gans.export import export_declared, to_uint8
 from gans.grid import image_grid
@@ -98,10 +98,7 @@ def build_cgan(config: CGANConfig) -> CGAN:
     keras.utils.set_random_seed(config.seed)  # weight init; the model's rng does the rest
     with precision_scope(config.precision):  # every net under the config's dtype policy
         model = CGAN(config)
-    model.compile(d_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
-                                                  config.precision),
-                  g_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_g, beta_1=config.beta1),
-                                                  config.precision))
+    model.compile(**adam_players(config))
     return model
 
 

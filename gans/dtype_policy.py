@@ -8,6 +8,7 @@ a model's nets are built, and restoring it after, leaves every other model of th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from contextlib import contextmanager
 
 import keras
@@ -42,3 +43,11 @@ def precision_optimizer(optimizer: keras.optimizers.Optimizer, precision: str) -
     if built_precision(precision) == "mixed_float16":
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+def adam_players(config: Any) -> dict[str, keras.optimizers.Optimizer]:
+    """Return the two-player recipes' optimizers: Adam at config.lr_d / lr_g with config.beta1, each under
+    config.precision (precision_optimizer), as compile(d_optimizer=..., g_optimizer=...) takes them."""
+    return {f"{player}_optimizer": precision_optimizer(
+        keras.optimizers.Adam(getattr(config, f"lr_{player}"), beta_1=config.beta1), config.precision)
+        for player in ("d", "g")}

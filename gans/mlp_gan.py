@@ -21,7 +21,7 @@ from gans.common import (
     trained_on_images,
 )
 from gans.configs.mlp_gan import DECLARATION, MLPGANConfig
-from gans.dtype_policy import precision_optimizer, precision_scope
+from gans.dtype_policy import adam_players, precision_scope
 from gans.export import export_declared, serve_latents
 from gans.losses import sigmoid_bce
 from gans.nets.mlp_gan import build_discriminator, build_generator
@@ -65,10 +65,7 @@ def build_mlp_gan(config: MLPGANConfig) -> MLPGAN:
     keras.utils.set_random_seed(config.seed)  # Keras' initialisers draw from the global seed
     with precision_scope(config.precision):  # every net under the config's dtype policy
         model = MLPGAN(config)
-    model.compile(d_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
-                                                  config.precision),
-                  g_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_g, beta_1=config.beta1),
-                                                  config.precision))
+    model.compile(**adam_players(config))
     return model
 
 

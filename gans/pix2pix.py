@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from gans.common import check_batch_fits
 from gans.configs.pix2pix import DECLARATION, Pix2PixConfig
-from gans.dtype_policy import precision_optimizer, precision_scope
+from gans.dtype_policy import adam_players, precision_scope
 from gans.export import export_declared, to_uint8
 from gans.grid import image_grid
 from gans.losses import sigmoid_bce
@@ -97,10 +97,7 @@ def build(config: Pix2PixConfig) -> Pix2Pix:
     keras.utils.set_random_seed(config.seed)
     with precision_scope(config.precision):  # every net under the config's dtype policy
         model = Pix2Pix(config)
-    model.compile(d_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
-                                                  config.precision),
-                  g_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_g, beta_1=config.beta1),
-                                                  config.precision))
+    model.compile(**adam_players(config))
     return model
 
 

@@ -62,6 +62,9 @@ class ModelSpec:
     resolve: Callable[[Any, bool, dict[str, Any] | None], Any] | None = None
     # (config, data_dir, n) → n uint8 training images, the real-vs-real floor's other set (None: no floor)
     training_images: Callable[[Any, Path, int], np.ndarray] | None = None
+    # the model's step is split for several devices (gans.replicas.ReplicatedModel): a worker seeing more than
+    # one GPU trains it mirrored on all of them; other models train on one
+    replicas: bool = False
 
     @property
     def name(self) -> str:

@@ -7,6 +7,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from gans.replicas import SharedGenerator
+
 
 class TwoPlayerGAN(keras.Model):
     """A generator and a discriminator trained in turn (keras-io style); subclasses write train_step."""
@@ -17,8 +19,8 @@ class TwoPlayerGAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         # All of train_step's randomness comes from this checkpointed generator, so a resumed run
-        # draws exactly what the uninterrupted run would have.
-        self.rng = tf.random.Generator.from_seed(config.seed)
+        # draws exactly what the uninterrupted run would have; replicas share its stream (gans.replicas).
+        self.rng = SharedGenerator.from_seed(config.seed)
 
     def compile(self, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer) -> None:
         """Attach one optimizer per player and create their variables now (see TrainableGAN)."""

@@ -20,6 +20,7 @@ import keras
 from keras import layers
 
 from gans.configs.dcgan import DCGANConfig
+from gans.replicas import replicated
 
 BN_EPSILON = 1e-5  # the recipe's (TF1's) value; Keras' default is 1e-3
 # PyTorch's DCGAN value (its momentum=0.1). With Keras' 0.99 the moving statistics, which samples
@@ -37,8 +38,9 @@ def _init() -> keras.initializers.Initializer:
 
 
 def _batch_norm(name: str) -> layers.BatchNormalization:
-    """Return a BatchNormalization layer with the recipe's epsilon and a fast momentum."""
-    return layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+    """Return a BatchNormalization layer with the recipe's epsilon and a fast momentum; built for several
+    replicas, its statistics are the global batch's (gans.replicas)."""
+    return layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, synchronized=replicated(), name=name)
 
 
 def build_generator(config: DCGANConfig) -> keras.Model:

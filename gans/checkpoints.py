@@ -105,11 +105,12 @@ def run_checkpoints(manager: tf.train.CheckpointManager) -> list[str]:
     listed = list(reversed(manager.checkpoints))
     known = {os.path.abspath(p) for p in listed}
     found = {str(p)[:-len(".index")] for p in Path(manager.directory).glob("ckpt-*.index")}
-    others = [p for p in found if os.path.abspath(p) not in known and _number(p) is not None]
-    return listed + sorted(others, key=lambda p: _number(p) or 0, reverse=True)
+    others = [p for p in found if os.path.abspath(p) not in known and checkpoint_step(p) is not None]
+    return listed + sorted(others, key=lambda p: checkpoint_step(p) or 0, reverse=True)
 
 
-def _number(prefix: str) -> int | None:
+def checkpoint_step(prefix: str) -> int | None:
+    """The step a checkpoint prefix is numbered by (ckpt-N), else None."""
     match = re.fullmatch(r"ckpt-(\d+)", Path(prefix).name)
     return int(match.group(1)) if match else None
 

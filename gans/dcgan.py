@@ -20,10 +20,11 @@ from gans.common import (
     trained_on_images,
 )
 from gans.configs.dcgan import DECLARATION, DCGANConfig, resolve_profile
-from gans.dtype_policy import precision_optimizer, precision_scope
+from gans.dtype_policy import adam_players, precision_scope
 from gans.export import export_declared, serve_latents
 from gans.losses import RELATIVISTIC, d_loss, g_loss, r1_penalty
 from gans.nets.dcgan import build_discriminator, build_generator
+from gans.replicas import per_replica_loss
 from gans.spec import ModelSpec
 from gans.two_player import TwoPlayerGAN
 
@@ -57,18 +58,43 @@ class DCGAN(TwoPlayerGAN):
         return diff_augment(images, self.rng) if self.config.diffaugment else images
 
     def train_step(self, batch: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Update D on real vs fake, then G to fool the updated D; batch (B, S, S, 3)."""
-        real = batch[0] if isinstance(batch, tuple) else batch  # fit() may wrap it in a tuple
-        batch_size = tf.shape(real)[0]
-        losses = self._train_d(real, batch_size)
-        losses["g_loss"] = self._train_g(real, batch_size)
-        self._update_ema()
+        """Update D on real vs fake, then G to fool the updated D, then the EMA copy; batch (B, S, S, 3)."""
+        losses = self.replica_step(batch)
+        self.after_replicas()
         return losses
 
-    def _train_d(self, real: tf.Tensor, batch_size: tf.Tensor) -> dict[str, tf.Tensor]:
-        """One D step on real vs fresh fakes: the configured loss plus r1_gamma times the R1 penalty."""
+    def replica_step(self, batch: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The D and G updates on this replica's rows (the whole batch on one device; gans.replicas)."""
+        real = batch[0] if isinstance(batch, tuple) else batch  # fit() may wrap it in a tuple
+        batch_size = tf.shape(real)[0]
+        if self.config.reuse_fakes:
+            return self._step_reusing_fakes(real, batch_size)
+        fake = self.generator(self.rng.normal([batch_size, self.config.z_dim]), training=True)
+        losses = self._train_d(real, fake)
+        losses["g_loss"] = self._train_g(real, batch_size)
+        return losses
+
+    def after_replicas(self) -> None:
+        """What runs once per step after the replicas' updates: the EMA copy follows G."""
+        self._update_ema()
+
+    def _step_reusing_fakes(self, real: tf.Tensor, batch_size: tf.Tensor) -> dict[str, tf.Tensor]:
+        """PyTorch's DCGAN order: one G forward serves D's step (as a constant) and then G's, against the
+        updated D; G's tape pauses while D trains. One G forward a step instead of two (MODELS.md)."""
+        z = self.rng.normal([batch_size, self.config.z_dim])  # (B, z_dim)
+        with tf.GradientTape() as tape:
+            fake = self.generator(z, training=True)
+            with tape.stop_recording():
+                losses = self._train_d(real, tf.stop_gradient(fake))
+            loss, scaled = self._g_loss(real, fake)
+        self._apply(self.g_optimizer, tape.gradient(scaled, self.generator.trainable_variables),
+                    self.generator.trainable_variables)
+        losses["g_loss"] = loss
+        return losses
+
+    def _train_d(self, real: tf.Tensor, fake: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One D step on real vs fake: the configured loss plus r1_gamma times the R1 penalty."""
         config = self.config
-        fake = self.generator(self.rng.normal([batch_size, config.z_dim]), training=True)
         with tf.GradientTape() as tape:
             seen_real = self._see(real)
             if config.r1_gamma:
@@ -79,24 +105,33 @@ class DCGAN(TwoPlayerGAN):
             loss = d_loss(config.loss, real_logits, fake_logits, config.label_smoothing)
             if config.r1_gamma:
                 loss += config.r1_gamma * r1
-            scaled = self.d_optimizer.scale_loss(loss)  # loss itself unless mixed_float16 (gans.dtype_policy)
-        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
+            # per replica: the summed gradients are the global mean's; scale_loss is the loss itself
+            # unless mixed_float16 (gans.dtype_policy)
+            scaled = self.d_optimizer.scale_loss(per_replica_loss(loss))
+        self._apply(self.d_optimizer, tape.gradient(scaled, self.discriminator.trainable_variables),
+                    self.discriminator.trainable_variables)
         return {"d_loss": loss, "r1": r1} if config.r1_gamma else {"d_loss": loss}
 
     def _train_g(self, real: tf.Tensor, batch_size: tf.Tensor) -> tf.Tensor:
-        """One G step on fresh latents against the updated D; a relativistic loss also shows D the reals."""
+        """One G step on fresh latents against the updated D."""
         z = self.rng.normal([batch_size, self.config.z_dim])  # (B, z_dim)
         with tf.GradientTape() as tape:
-            fake_logits = self.discriminator(self._see(self.generator(z, training=True)), training=True)
-            real_logits = None
-            if self.config.loss in RELATIVISTIC:  # constant for G: no gradient reaches it through the reals
-                real_logits = self.discriminator(self._see(real), training=True)
-            loss = g_loss(self.config.loss, fake_logits, real_logits)
-            scaled = self.g_optimizer.scale_loss(loss)
-        grads = tape.gradient(scaled, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
+            loss, scaled = self._g_loss(real, self.generator(z, training=True))
+        self._apply(self.g_optimizer, tape.gradient(scaled, self.generator.trainable_variables),
+                    self.generator.trainable_variables)
         return loss
+
+    def _g_loss(self, real: tf.Tensor, fake: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Return G's loss on fake and its scaled form to differentiate; a relativistic loss also shows D the
+        reals (constant for G: no gradient reaches it through them)."""
+        fake_logits = self.discriminator(self._see(fake), training=True)
+        real_logits = self.discriminator(self._see(real), training=True) if self.config.loss in RELATIVISTIC else None
+        loss = g_loss(self.config.loss, fake_logits, real_logits)
+        return loss, self.g_optimizer.scale_loss(per_replica_loss(loss))
+
+    @staticmethod
+    def _apply(optimizer: keras.optimizers.Optimizer, grads: list[tf.Tensor], variables: list[tf.Variable]) -> None:
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
 
     def _update_ema(self) -> None:
         """Move the EMA generator towards G; moving BatchNorm statistics are averaged too."""
@@ -120,10 +155,7 @@ def build(config: DCGANConfig) -> DCGAN:
     keras.utils.set_random_seed(config.seed)
     with precision_scope(config.precision):
         model = DCGAN(config)
-    model.compile(d_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_d, beta_1=config.beta1),
-                                                  config.precision),
-                  g_optimizer=precision_optimizer(keras.optimizers.Adam(config.lr_g, beta_1=config.beta1),
-                                                  config.precision))
+    model.compile(**adam_players(config))
     return model
 
 
@@ -154,4 +186,5 @@ SPEC = ModelSpec(
     sample_sheet=latent_sheet,
     quality_images=quality_images,
     export=export,
+    replicas=True,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import tensorflow as tf
 from gans.budget import (LearningRates, budget_seconds, lr_factor, make_plan, ready_to_plan, recorded_choices, replan,
                          run_config)
 from gans.checkpoints import (
+    checkpoint_step,
     config_difference,
     read_best_score,
     read_digest,
@@ -37,6 +39,7 @@ from gans.guard import DivergenceGuard, TrainingDiverged
 from gans.hooks import Progress, TrainingHooks, TrainResult
 from gans.memory_data import MEMORY_LIMIT_BYTES, decode_once
 from gans.metrics.swd import swd_summary
+from gans.replicas import build_on_replicas, compiled_step, training_strategy
 from gans.runlog import RunLog
 from gans.spec import ModelSpec
 from gans.timing import RateMeter
@@ -52,7 +55,8 @@ UNBOUNDED = 10**15  # the step target of a max_minutes run before its plan (epoc
 
 def train_gan(spec: ModelSpec, config: Any, data_dir: str | Path, checkpoint_dir: str | Path,
               hooks: TrainingHooks, *, init_from: str | None = None,
-              inception_weights: str | None = None, memory_limit_bytes: int = MEMORY_LIMIT_BYTES) -> TrainResult:
+              inception_weights: str | None = None, memory_limit_bytes: int = MEMORY_LIMIT_BYTES,
+              devices: Sequence[str] | None = None) -> TrainResult:
     """Train (or resume) `spec`'s model on `data_dir` until its target step.
 
     If checkpoint_dir holds a checkpoint, training continues from it towards the same target; else,
@@ -60,15 +64,18 @@ def train_gan(spec: ModelSpec, config: Any, data_dir: str | Path, checkpoint_dir
     With `inception_weights` (a Keras InceptionV3 no-top weights file), the end of the run also reports
     FID and KID; without, they are reported as unavailable, never estimated some other way. A folder whose
     training images take at most `memory_limit_bytes` as uint8 is decoded once per run (gans.memory_data).
+    A model whose spec says `replicas` trains mirrored over `devices` (default: every GPU this process sees)
+    when there are two or more, each global batch split evenly between them (gans.replicas).
 
     Raises:
-        ConfigError: bad config, or a checkpoint of another architecture.
+        ConfigError: bad config, a batch that does not split over the devices, or a checkpoint of another
+            architecture.
         DatasetError: too little (decodable) data.
         CheckpointError: checkpoints exist (or `init_from` was given) but none of them is intact.
         TrainingDiverged: NaN/inf losses, a stuck discriminator or mode collapse with on_divergence="fail".
     """
     config.validate()
-    trainer = _Trainer(spec, config, Path(data_dir), Path(checkpoint_dir), hooks, init_from)
+    trainer = _Trainer(spec, config, Path(data_dir), Path(checkpoint_dir), hooks, init_from, devices)
     trainer.inception_weights = inception_weights
     with decode_once(memory_limit_bytes):
         return trainer.run(init_from)
@@ -86,7 +93,7 @@ class _Trainer:
     """One call of train_gan: owns the model, its checkpoints, its log and the loop."""
 
     def __init__(self, spec: ModelSpec, config: Any, data_dir: Path, checkpoint_dir: Path,
-                 hooks: TrainingHooks, init_from: str | None = None) -> None:
+                 hooks: TrainingHooks, init_from: str | None = None, devices: Sequence[str] | None = None) -> None:
         config = run_config(spec, config, checkpoint_dir, init_from)
         self.spec, self.config, self.data_dir, self.hooks = spec, config, data_dir, hooks
         self.epoch_steps = spec.count_examples(config, data_dir) // config.batch_size
@@ -97,7 +104,8 @@ class _Trainer:
         self.plan_mark: tuple[float, int] | None = None  # (elapsed, step) of this start's last plan: it may re-plan
         if config.planned_steps is not None:
             self.total = min(self.total, config.planned_steps)
-        self.model = spec.build(config)
+        self.strategy = training_strategy(devices) if spec.replicas else None
+        self.model = build_on_replicas(spec.build, config, self.strategy)
         self.rates = LearningRates(self.model.trackables())  # as built: a restore may bring back decayed ones
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -115,8 +123,8 @@ class _Trainer:
         self.rejected: set[str] = set()  # checkpoints of this run found damaged on restore
         # Models whose config declares no steps_per_call train one step per call.
         self.steps_per_call = getattr(config, "steps_per_call", 1)
-        self.runner = StepRunner(self.model.train_step, [opt for opt, _ in self.rates.base], self.steps_per_call,
-                                 config.jit_compile)
+        step, jit_compile = compiled_step(self.model, self.strategy, config.jit_compile)
+        self.runner = StepRunner(step, [opt for opt, _ in self.rates.base], self.steps_per_call, jit_compile)
         self.guard, self.warned = DivergenceGuard(), set()
         self.saved_step = self.sampled_step = -1
         self.writable = True  # until the hooks say the run's files are no longer ours to write
@@ -146,7 +154,10 @@ class _Trainer:
                         return self._finish(stopped=True)
                     if self.meter.out_of_time():
                         return self._finish(stopped=False)
-                    step = self._train_chunk(batches, min((epoch_index + 1) * self.epoch_steps, self.total))
+                    end = min((epoch_index + 1) * self.epoch_steps, self.total, self._next_damaged_step(step))
+                    step = self._train_chunk(batches, end)
+                    if step in map(checkpoint_step, self.rejected):
+                        self._save()  # an intact checkpoint where the damaged one was (the resume is exact)
                 if step % self.epoch_steps == 0:
                     self._end_of_epoch(step // self.epoch_steps)
             return self._finish(stopped=False)
@@ -298,8 +309,9 @@ class _Trainer:
     def _metrics(self) -> dict[str, float]:
         """The last losses, speed and quality, as the hooks and the result report them."""
         g_loss, d_loss = (float(v) for v in self.losses.numpy())
+        replicas = {} if self.strategy is None else {"replicas": self.strategy.num_replicas_in_sync}
         return {"g_loss": g_loss, "d_loss": d_loss, "images_per_second": self.meter.rate(), **self.quality,
-                **self.inception, **recorded_choices(self.config)}
+                **self.inception, **recorded_choices(self.config), **replicas}
 
     def _may_save(self) -> bool:
         """Whether the hooks still let this run write its files (once they say no, never again)."""
@@ -317,6 +329,11 @@ class _Trainer:
         self.rejected.discard(path)  # a damaged checkpoint of this step was just overwritten
         self.hooks.on_checkpoint(path, step, int(self.epoch), self._metrics(), digest=digest)
         self.hooks.on_checkpoints_kept(self._kept(), self.best.latest_checkpoint)
+
+    def _next_damaged_step(self, step: int) -> int:
+        """The first step after `step` whose checkpoint was found damaged on restore and is not yet written again
+        (a chunk stops there to write it), else total."""
+        return min((s for s in map(checkpoint_step, self.rejected) if s is not None and s > step), default=self.total)
 
     def _kept(self) -> list[str]:
         """The manager's checkpoints, less those found damaged (the manager prunes them in turn)."""

@@ -83,6 +83,11 @@ class DCGANConfig(TrainingConfig):
                                            "iteration per call); D then has no BatchNorm and every conv a bias. "
                                            "Measured: no gain beyond seed noise at equal wall time in "
                                            "1.5-minute runs (MODELS.md)")
+    reuse_fakes: bool = param(False, doc="one generator forward a step serves both updates, as in PyTorch's DCGAN "
+                                         "example: D's step sees the fakes as constants, then G's step "
+                                         "back-propagates through the same fakes into the updated D (its latents "
+                                         "are the D step's). Off: the keras-io order, G's step on fresh latents "
+                                         "(one more G forward; MODELS.md says what each step computes)")
     steps_per_call: int | None = steps_per_call_param(
         None, " (cpu, classic 1: measured no faster on CPU, where the step dwarfs the sync; gpu 8)" + _DECIDES)
 

@@ -81,6 +81,16 @@ def _sha256_of_files(prefix: Path) -> str:
     return hashlib.sha256(b"".join((prefix.parent / n).read_bytes() for n in names)).hexdigest()
 
 
+def _assert_same_values(a: Path, b: Path) -> None:
+    """Every saved tensor equal. Not the bytes: in one process Keras numbers the optimizers' names (adam_2)
+    into the object graph; a worker's fresh process gives the bytes too (tests/integration/test_resource_faults)."""
+    first, second = tf.train.load_checkpoint(str(a)), tf.train.load_checkpoint(str(b))
+    names = set(first.get_variable_to_shape_map()) - {"_CHECKPOINTABLE_OBJECT_GRAPH"}
+    assert names == set(second.get_variable_to_shape_map()) - {"_CHECKPOINTABLE_OBJECT_GRAPH"} and len(names) > 50
+    for name in sorted(names):
+        np.testing.assert_array_equal(first.get_tensor(name), second.get_tensor(name), err_msg=name)
+
+
 def test_each_save_writes_a_sidecar_with_the_digest_the_hooks_get(finished: Finished) -> None:
     run = finished.run_dir
     assert [(Path(p).name, step) for p, step, _ in finished.hooks.checkpoints] == [
@@ -128,6 +138,40 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(finished: Fini
     assert [(Path(p).name, step) for p, step, _ in hooks.checkpoints] == [("ckpt-4", 4), ("ckpt-6", 6)]
     check_intact(str(run / "ckpt-6"))  # written again, with a matching sidecar
     assert hooks.kept[-1][0] == [str(run / "ckpt-4"), str(run / "ckpt-6")]
+
+
+class StopAt(Hooks):
+    """Stops the run once it has reached `step` (a cancel: the stopped run checkpoints there)."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__()
+        self.stop_at = step
+
+    def should_stop(self) -> bool:
+        return bool(self.steps) and self.steps[-1] >= self.stop_at
+
+
+def test_a_damaged_mid_epoch_checkpoint_is_written_again_when_the_resumed_run_passes_its_step(
+        finished: Finished, tmp_path: Path) -> None:
+    run = tmp_path / "ckpt"
+    stopping = StopAt(5)
+    stopped = train_gan(SPEC, dataclasses.replace(TINY, steps_per_call=1), finished.data_dir, run, stopping)
+    assert stopped.step == 5 and [step for _, step, _ in stopping.checkpoints] == [2, 4, 5]  # 5: mid-epoch
+    shutil.copytree(run, tmp_path / "before")
+    [data] = run.glob("ckpt-5.data-*")
+    with data.open("r+b") as fh:
+        fh.truncate(data.stat().st_size // 2)
+
+    hooks = Hooks()
+    resumed = train_gan(SPEC, dataclasses.replace(TINY, steps_per_call=3), finished.data_dir, run, hooks)
+    assert hooks.steps == [5, 6] and resumed.step == 6
+    # the chunk stopped at step 5 to write ckpt-5 again: the same values as before the damage (the resume is exact)
+    assert [(Path(p).name, step) for p, step, _ in hooks.checkpoints] == [("ckpt-4", 4), ("ckpt-5", 5), ("ckpt-6", 6)]
+    assert hooks.checkpoints[1][2] == _sha256_of_files(run / "ckpt-5")
+    _assert_same_values(tmp_path / "before" / "ckpt-5", run / "ckpt-5")
+    assert hooks.kept[-1][0] == [str(run / "ckpt-5"), str(run / "ckpt-6")]  # ckpt-5 offered again, intact
+    for a, b in zip(finished.weights, _weights(resumed.model), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_no_intact_checkpoint_is_an_error_naming_each_and_why(finished: Finished, tmp_path: Path) -> None:

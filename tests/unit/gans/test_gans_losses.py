@@ -20,7 +20,7 @@ from gans.train import Progress, TrainingHooks, TrainResult, train_dcgan
 # 20 images / batch 8 = 2 steps per epoch; 3 epochs = 6 steps (as in test_gans_train).
 TINY = DCGANConfig(image_size=32, g_filters=64, d_filters=16, batch_size=8, epochs=3, sample_every_steps=4, seed=5)
 OPTIONS = {"hinge": {"loss": "hinge"}, "ralsgan": {"loss": "ralsgan"}, "r1": {"r1_gamma": 10.0},
-           "spectral_norm": {"spectral_norm": True}}
+           "spectral_norm": {"spectral_norm": True}, "reuse_fakes": {"reuse_fakes": True}}
 REAL = tf.constant([[1.0], [3.0]])
 FAKE = tf.constant([[-1.0], [1.0]])
 
@@ -116,6 +116,16 @@ def test_each_option_changes_the_step_and_the_same_seed_repeats_it(option: str) 
     default = _one_step(base)
     assert (first["d_loss"], first["g_loss"]) != (default["d_loss"], default["g_loss"])
     assert ("r1" in first) == (option == "r1") and first.get("r1", 1.0) > 0
+
+
+@pytest.mark.parametrize(("reuse_fakes", "forwards"), [(False, 2), (True, 1)])
+def test_reuse_fakes_runs_the_generator_once_a_step(reuse_fakes: bool, forwards: int) -> None:
+    model = build_dcgan(dataclasses.replace(TINY, profile="cpu", reuse_fakes=reuse_fakes))
+    calls, call = [], model.generator.call
+    model.generator.call = lambda *args, **kwargs: calls.append(1) or call(*args, **kwargs)
+    losses = model.train_step(tf.random.stateless_uniform((8, 32, 32, 3), seed=[7, 8], minval=-1, maxval=1))
+    assert len(calls) == forwards
+    assert np.isfinite([float(losses["d_loss"]), float(losses["g_loss"])]).all()
 
 
 @pytest.mark.parametrize("option", OPTIONS)

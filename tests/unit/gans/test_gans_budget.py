@@ -100,8 +100,11 @@ def test_a_budgeted_run_plans_ends_near_the_budget_and_resumes_bit_for_bit(image
     for path in (tmp_path / "a").glob(f"ckpt-{from_step}.*"):
         shutil.copy(path, resumed_dir / path.name)
     shutil.copy(tmp_path / "a" / "config.json", resumed_dir / "config.json")
-    again = Losses()
+    again, start = Losses(), time.monotonic()
     resumed = train_dcgan(BUDGETED, images, resumed_dir, again)
+    took = time.monotonic() - start
     assert resumed.config.planned_steps == planned and resumed.step <= planned and min(again.by_step) == from_step + 1
+    # the resumed start has a budget of its own: it reaches the plan's end, or a loaded machine spends it first
+    assert resumed.step == planned or (took >= BUDGET_MINUTES * 60 and resumed.step > from_step)
     common = range(from_step + 1, min(result.step, resumed.step) + 1)
-    assert len(common) >= 12 and {s: again.by_step[s] for s in common} == {s: hooks.by_step[s] for s in common}
+    assert {s: again.by_step[s] for s in common} == {s: hooks.by_step[s] for s in common}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import uuid
@@ -14,8 +13,6 @@ import pytest
 from gans import registry
 from tests.support.images import write_images
 
-SERVER_REDIS = os.environ.get("CATGAN_TEST_REDIS", "redis://127.0.0.1:6379/13")
-SERVER_POSTGRES = os.environ.get("CATGAN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

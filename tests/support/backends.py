@@ -20,7 +20,20 @@ from sqlalchemy import create_engine, text
 from core.embedded_redis import start_embedded_redis, stop_embedded_redis
 from core.settings import Settings
 
-SERVER_REDIS = os.environ.get("CATGAN_TEST_REDIS", "redis://127.0.0.1:6379/13")
+
+def _server_redis_url() -> str:
+    """The Redis server database tests flush: 13, or 13 + n for pytest-xdist's worker gw<n>, so workers never
+    flush each other's queues (CATGAN_TEST_REDIS names another server; its database number is the base)."""
+    base = os.environ.get("CATGAN_TEST_REDIS", "redis://127.0.0.1:6379/13")
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    server, _, db = base.rpartition("/")
+    number = int(db) + worker
+    if number > 15:
+        raise RuntimeError(f"{base}: no Redis database {number} for xdist worker gw{worker}; run fewer workers")
+    return f"{server}/{number}"
+
+
+SERVER_REDIS = _server_redis_url()
 POSTGRES_ADMIN = os.environ.get("CATGAN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FAST_REPORTING = {"progress_interval_seconds": "0.3", "cancel_poll_seconds": "0.2"}
 POLLING_RATE = {"rate_limit": "100000 per minute"}  # tests poll a job up to 20 times a second

@@ -26,10 +26,12 @@ from gans.losses import sigmoid_bce
 from gans.nets.dcgan import build_discriminator, build_generator
 
 # the cpu profile as shipped; the same without DiffAugment and EMA (as the tutorial); the cpu profile in float32,
-# in mixed_bfloat16, and in float32 compiled by XLA (bench.figures.precision)
-RECIPES = ("cpu", "plain", "cpu-float32", "cpu-bf16", "cpu-xla")
+# in mixed_bfloat16, and in float32 compiled by XLA (bench.figures.precision); the cpu profile with one G forward
+# a step (reuse_fakes, bench.figures.step)
+RECIPES = ("cpu", "plain", "cpu-float32", "cpu-bf16", "cpu-xla", "cpu-reuse")
 _EXTRA = {"cpu": {}, "plain": {"diffaugment": False, "ema_decay": 0.0}, "cpu-float32": {"precision": "float32"},
-          "cpu-bf16": {"precision": "mixed_bfloat16"}, "cpu-xla": {"precision": "float32", "jit_compile": True}}
+          "cpu-bf16": {"precision": "mixed_bfloat16"}, "cpu-xla": {"precision": "float32", "jit_compile": True},
+          "cpu-reuse": {"reuse_fakes": True}}
 
 
 def recipe_config(recipe: str, image_size: int, batch_size: int) -> DCGANConfig:
@@ -155,10 +157,11 @@ def step_flops(config: DCGANConfig) -> dict[str, int]:
     """FLOPs of one DCGAN train_step (2 per multiply-add; a backward pass taken as 2x its forward).
 
     D update: G forward outside the tape (1 G) and D on real and fake, forward and backward (3 x 2 D);
-    G update: G and D forward and backward (3 x (G + D)). Per image: 4 G + 9 D; the tutorial's step 3 G + 6 D.
+    G update: G and D forward and backward (3 x (G + D)). Per image: 4 G + 9 D; with reuse_fakes the D update
+    takes its fakes from the G update's forward pass: 3 G + 9 D; the tutorial's step 3 G + 6 D.
     """
     plain = dataclasses.replace(config, diffaugment=False, ema_decay=0.0)
     g_macs, d_macs = forward_macs(build_generator(plain)), forward_macs(build_discriminator(plain))
     batch = config.batch_size
     return {"generator_forward": 2 * g_macs, "discriminator_forward": 2 * d_macs,
-            "step": 2 * batch * (4 * g_macs + 9 * d_macs), "tutorial_step": 2 * batch * (3 * g_macs + 6 * d_macs)}
+            "step": 2 * batch * ((3 if config.reuse_fakes else 4) * g_macs + 9 * d_macs), "tutorial_step": 2 * batch * (3 * g_macs + 6 * d_macs)}

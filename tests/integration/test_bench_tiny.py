@@ -38,7 +38,7 @@ def test_tiny_run_measures_every_figure_and_regenerates_the_tables(tmp_path: Pat
     expected = {"service": {"steady", "whole"}, "reference": {"tutorial", "fit", "pix2pix_tutorial"},
                 "machine": {"flops"},
                 "generation": {"pipeline", "bare", "rss"}, "api": {"read_50", "read_500", "list_growth"},
-                "precision": {"bf16", "xla"}}
+                "precision": {"bf16", "xla"}, "step": {"reuse"}}
     for name, figure in result["figures"].items():
         assert "error" not in figure, figure
         assert expected[name] <= set(figure["ratios"]), (name, sorted(figure["ratios"]))

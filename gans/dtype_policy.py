@@ -8,8 +8,8 @@ a model's nets are built, and restoring it after, leaves every other model of th
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 from contextlib import contextmanager
+from typing import Any
 
 import keras
 

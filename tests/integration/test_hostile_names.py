@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from google.protobuf import text_format
-from tensorflow_serving.config import model_server_config_pb2
 
-from core.serving_config import config_path
 from core.settings import Settings
 from tests.support.backends import worker_process
 from tests.support.http import upload
 from tests.support.images import image_zip
 from tests.support.jobs import submit, wait_for
+from tests.support.models import served_base_paths
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +46,6 @@ def test_dataset_names_become_slugs_inside_the_repository(client: FlaskClient, s
         assert (version["name"], version["version"]) == (HOSTILE[name], 1)
         assert (settings.model_repository / HOSTILE[name] / "1" / "saved_model.pb").is_file()
     assert not (settings.home / "escaped").exists() and not (settings.home.parent / "escaped").exists()
-    parsed = text_format.Parse(config_path(settings).read_text(), model_server_config_pb2.ModelServerConfig())
-    served = {c.name: c.base_path for c in parsed.model_config_list.config}
+    served = served_base_paths(settings)
     assert served == {slug: str(settings.model_repository / slug) for slug in HOSTILE.values()}
     assert all(len(slug) <= 100 for slug in served)

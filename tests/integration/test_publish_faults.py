@@ -12,18 +12,15 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from google.protobuf import text_format
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
-from tensorflow_serving.config import model_server_config_pb2
 
 from core.models import Job, ModelVersion
-from core.serving_config import config_path
 from core.settings import Settings
 from tests.support.backends import worker_process
 from tests.support.images import image_zip
 from tests.support.jobs import submit, wait_for
-from tests.support.models import declared_record
+from tests.support.models import declared_record, served_base_paths
 
 pytestmark = pytest.mark.slow
 
@@ -48,12 +45,6 @@ def _rows(sessions: sessionmaker[Session], name: str) -> list[tuple[int, int | N
     with sessions() as session:
         return [(v.version, v.job_id) for v in session.scalars(
             select(ModelVersion).where(ModelVersion.name == name).order_by(ModelVersion.version))]
-
-
-def _served(settings: Settings) -> dict[str, str]:
-    """name → base_path, as TF Serving's own proto reads models.config."""
-    parsed = text_format.Parse(config_path(settings).read_text(), model_server_config_pb2.ModelServerConfig())
-    return {c.name: c.base_path for c in parsed.model_config_list.config}
 
 
 def _refuse_version_rows(sessions: sessionmaker[Session], refuse: bool) -> None:
@@ -85,7 +76,7 @@ def test_a_version_folder_without_a_row_does_not_block_the_name(client: FlaskCli
     assert _rows(sessions, "orphaned") == [(2, job["id"])]  # max(database, disk) + 1
     assert (settings.model_repository / "orphaned" / "2" / "saved_model.pb").stat().st_size > 1000
     assert (orphan / "saved_model.pb").read_bytes() == b"left over"  # not ours to delete, not in our way
-    assert _served(settings)["orphaned"].endswith("/orphaned")
+    assert served_base_paths(settings)["orphaned"].endswith("/orphaned")
 
 
 def test_a_publish_the_database_refuses_leaves_no_folder_and_the_next_one_gets_version_1(
@@ -97,13 +88,13 @@ def test_a_publish_the_database_refuses_leaves_no_folder_and_the_next_one_gets_v
     assert failed["model_version"] is None and _rows(sessions, "refused") == []
     assert not (settings.model_repository / "refused" / "1").exists()  # taken back out after the rename
     assert list((settings.model_repository / ".staging").iterdir()) == []
-    assert not config_path(settings).exists() or "refused" not in _served(settings)
+    assert "refused" not in served_base_paths(settings)
 
     _refuse_version_rows(sessions, refuse=False)
     again = wait_for(client, _train(client, "refused")["id"], timeout=300)
     assert again["status"] == "succeeded", again["error"]
     assert _rows(sessions, "refused") == [(1, again["id"])]
-    assert "refused" in _served(settings)
+    assert "refused" in served_base_paths(settings)
 
 
 def test_a_job_that_already_published_its_version_just_finishes(client: FlaskClient, settings: Settings,
@@ -125,4 +116,4 @@ def test_a_job_that_already_published_its_version_just_finishes(client: FlaskCli
     assert done["checkpoints"] == [] and done["metrics"] == {"swd_mean": 0.5}  # not trained again
     assert sorted(p.name for p in (settings.model_repository / "once").iterdir()) == ["1"]
     assert "already published once version 1" in (tmp_path / "worker.log").read_text()
-    assert "once" in _served(settings)  # the dead worker's version is rendered for TF Serving
+    assert "once" in served_base_paths(settings)  # the dead worker's version is rendered for TF Serving

@@ -6,13 +6,28 @@ from pathlib import Path
 
 from core.db import make_engine, make_session_factory, session_scope
 from core.services import models
-from core.serving_config import models_config_lock, write_models_config
+from core.serving_config import config_path, models_config_lock, write_models_config
 from core.settings import Settings
 from gans.config import latent_signature
 from gans.contract import ModelKind, make_record
 from gans.registry import declaration, make_config
 from serving.repository import ModelRepository
 from tests.support.auth import TEST_OWNER
+
+
+def served_base_paths(settings: Settings) -> dict[str, str]:
+    """name → base_path of models.config as TF Serving's own proto parses it ({} while there is none).
+
+    Read under the writers' lock: a worker commits a version (and its job's success) holding that lock and renders
+    the file before letting go, so a job seen succeeded is in what this reads."""
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    with models_config_lock(settings):
+        if not config_path(settings).exists():
+            return {}
+        parsed = text_format.Parse(config_path(settings).read_text(), model_server_config_pb2.ModelServerConfig())
+    return {c.name: c.base_path for c in parsed.model_config_list.config}
 
 
 def declared_record(model: str, **params: object) -> dict:

@@ -56,7 +56,10 @@ def _train(ctx: WorkerContext, job: ClaimedJob) -> None:
 
 
 def _finish_if_published(ctx: WorkerContext, job_id: int) -> bool:
-    """Finish a job that already has its model version (its worker died before finishing it); True if it had."""
+    """Finish a job that already has its model version (its worker died before finishing it); True if it had.
+
+    Under the config lock, as a publish, so whoever sees the job succeeded and takes the lock reads models.config
+    with its version."""
     def attempt() -> bool:
         with session_scope(ctx.sessions) as session:
             version = models.version_of_job(session=session, job_id=job_id)
@@ -66,9 +69,9 @@ def _finish_if_published(ctx: WorkerContext, job_id: int) -> bool:
                             metrics=version.info.get("metrics"), holder=holder_id())
             log.info("job %s already published %s version %s; finishing it", job_id, version.name, version.version)
             return True
-    if not retrying(attempt, f"job {job_id} finish"):
-        return False
-    with models_config_lock(ctx.settings):
+    with models_config_lock(ctx.settings):  # as a publish: the job succeeds and its version is rendered under it
+        if not retrying(attempt, f"job {job_id} finish"):
+            return False
         _write_models_config(ctx)  # the dead worker may have committed the version but not rendered it
     return True
 

@@ -2,7 +2,7 @@
 
     python -m bench.report [RESULT.json] [--benchmarks BENCHMARKS.md] [--figure NAME]
 
-Without RESULT.json, the newest file in bench/results/. Only the text between BEGIN and END is replaced;
+Without RESULT.json, the newest whole-suite run in bench/results/ (a `--figures` run is skipped). Only the text between BEGIN and END is replaced;
 everything else in BENCHMARKS.md is hand-written and stays as it is. --figure NAME writes only that figure of
 the run, between its own markers (figure_markers), so a run of one figure (`--figures precision`) does not
 replace the suite's tables.
@@ -115,12 +115,17 @@ def figure_markers(name: str) -> tuple[str, str]:
 
 
 def newest_result(folder: Path = RESULTS) -> Path:
-    """The newest run's JSON in `folder`."""
-    found = sorted(p for p in folder.glob("*.json")  # not bench.quality's nor bench.encoders' results
-                   if not p.name.startswith(("quality-", "encoders-")))
+    """The newest whole-suite run's JSON in `folder`: not bench.quality's nor bench.encoders' results, nor a run of
+    some figures only (`--figures`), whose figures --figure writes into their own sections."""
+    found = sorted(p for p in folder.glob("*.json")
+                   if not p.name.startswith(("quality-", "encoders-")) and not _some_figures_only(p))
     if not found:
         raise SystemExit(f"no results in {folder}: run `python -m bench` first")
     return found[-1]
+
+
+def _some_figures_only(path: Path) -> bool:
+    return "--figures" in json.loads(path.read_text()).get("run", {}).get("command", "")
 
 
 def main() -> None:

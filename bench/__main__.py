@@ -1,6 +1,7 @@
 """`python -m bench` (or `catgan bench`): every figure a ratio of two things measured side by side in one run.
 
-    python -m bench [--figures service,reference,machine,generation,api,precision,step] [--rounds 3] [--tiny] [--out DIR]
+    python -m bench [--figures service,reference,machine,generation,api,precision,step] [--rounds 3] [--tiny]
+                    [--out DIR]
 
 Starts a throwaway deployment (embedded Redis, SQLite, the API under gunicorn, a real worker) and one
 TensorFlow child for the bare loops, runs each figure's contenders in alternating rounds, prints the ratios,

@@ -164,4 +164,5 @@ def step_flops(config: DCGANConfig) -> dict[str, int]:
     g_macs, d_macs = forward_macs(build_generator(plain)), forward_macs(build_discriminator(plain))
     batch = config.batch_size
     return {"generator_forward": 2 * g_macs, "discriminator_forward": 2 * d_macs,
-            "step": 2 * batch * ((3 if config.reuse_fakes else 4) * g_macs + 9 * d_macs), "tutorial_step": 2 * batch * (3 * g_macs + 6 * d_macs)}
+            "step": 2 * batch * ((3 if config.reuse_fakes else 4) * g_macs + 9 * d_macs),
+            "tutorial_step": 2 * batch * (3 * g_macs + 6 * d_macs)}

@@ -2,10 +2,10 @@
 
     python -m bench.report [RESULT.json] [--benchmarks BENCHMARKS.md] [--figure NAME]
 
-Without RESULT.json, the newest whole-suite run in bench/results/ (a `--figures` run is skipped). Only the text between BEGIN and END is replaced;
-everything else in BENCHMARKS.md is hand-written and stays as it is. --figure NAME writes only that figure of
-the run, between its own markers (figure_markers), so a run of one figure (`--figures precision`) does not
-replace the suite's tables.
+Without RESULT.json, the newest whole-suite run in bench/results/ (a `--figures` run is skipped). Only the
+text between BEGIN and END is replaced; everything else in BENCHMARKS.md is hand-written and stays as it is.
+--figure NAME writes only that figure of the run, between its own markers (figure_markers), so a run of one
+figure (`--figures precision`) does not replace the suite's tables.
 """
 
 from __future__ import annotations

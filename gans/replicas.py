@@ -13,8 +13,9 @@ into equal contiguous slices, one per replica. Three things keep the arithmetic 
 What remains is floating-point order, and one formula: synchronized batch norm takes the variance as
 E[x^2] - E[x]^2 over the replicas where one device takes it in two passes. A mirrored run matches a
 one-device run built with that formula to float rounding, and a plain one-device run to the looser
-tolerance GAN dynamics make of that difference (tests/unit/gans/test_gans_replicas.py states both). A model opts in by splitting its step into `replica_step` (runs on every replica) and
-`after_replicas` (runs once, on the mirrored variables: e.g. an EMA update).
+tolerance GAN dynamics make of that difference (tests/unit/gans/test_gans_replicas.py states both).
+A model opts in by splitting its step into `replica_step` (runs on every replica) and `after_replicas`
+(runs once, on the mirrored variables: e.g. an EMA update).
 """
 
 from __future__ import annotations

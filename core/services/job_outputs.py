@@ -3,8 +3,8 @@ jobs their counts and newest few.
 
 A job of a million images has thousands of shards and a long run thousands of sample sheets, so a job body
 carries counts and the newest NEWEST rows; a page of jobs costs a fixed number of queries (for artifacts and for
-checkpoints one window pass ranking and counting each job's rows), never one per job nor every row of every job. The full lists are paged
-by id, oldest first, with the cursors of GET /v1/jobs.
+checkpoints one window pass ranking and counting each job's rows), never one per job nor every row of every job.
+The full lists are paged by id, oldest first, with the cursors of GET /v1/jobs.
 """
 
 from __future__ import annotations
